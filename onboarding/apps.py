@@ -1,0 +1,14 @@
+from django.apps import AppConfig
+from django.db.models.signals import post_migrate
+
+
+class OnboardingConfig(AppConfig):
+    name = "onboarding"
+    verbose_name = "Onboarding"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        from onboarding import checks  # noqa: F401  (registers the system checks)
+        from onboarding.reference_data import ensure_reference_data
+
+        post_migrate.connect(ensure_reference_data, sender=self)

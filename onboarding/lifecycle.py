@@ -1,0 +1,419 @@
+"""The tenant state machine: every transition, its preconditions and its audit event.
+
+A transition is a conditional UPDATE (`filter(pk=..., status=<from>).update(status=<to>)`), so when
+two workers or two staff members race, exactly one wins and the other is refused. Every function
+takes `now` so tests set the clock instead of waiting.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from onboarding import rules
+from onboarding.models import (
+    ActorKind,
+    AuditEvent,
+    CallingDomain,
+    Gateway,
+    Tenant,
+    TenantStatus,
+)
+from onboarding.rules import AccessScope, CallingDomainOption, RuleWarning
+
+S = TenantStatus
+
+# Which states each transition leaves from (architecture.md, "The tenant's life").
+ENABLE_FROM = frozenset({S.DRAFT, S.DNS_PENDING})
+SUSPEND_FROM = frozenset({S.DNS_PENDING, S.INVITED, S.ACTIVE})
+RESUME_FROM = frozenset({S.SUSPENDED})
+OFFBOARD_FROM = frozenset(set(S) - {S.OFFBOARDED})
+AWAIT_DNS_FROM = frozenset({S.DRAFT})
+
+# How often to re-pick a prefix when another transaction took ours first. Collisions are rare
+# (random choice among the free ones); this bound only stops a pathological loop.
+PREFIX_ALLOCATION_ATTEMPTS = 50
+
+
+class TransitionRefused(Exception):
+    """A transition that is not allowed now; the message tells staff why and what to do."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class PrefixPoolExhausted(Exception):
+    def __init__(self) -> None:
+        self.message = (
+            f"All {rules.SHARED_PREFIX_POOL_SIZE:,} shared-domain prefixes "
+            f"({rules.SHARED_PREFIX_FIRST}-{rules.SHARED_PREFIX_LAST}) are allocated. Put this "
+            f"tenant on an {rules.ONPEXIP_PARENT} subdomain or its own domain instead."
+        )
+        super().__init__(self.message)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who causes a change: a staff user, the holder of a customer link, or the system."""
+
+    kind: str
+    user: AbstractBaseUser | None = None
+    ip_address: str | None = None
+    label: str = ""
+
+    @classmethod
+    def staff(cls, user: AbstractBaseUser, ip_address: str | None = None) -> Actor:
+        return cls(ActorKind.STAFF, user, ip_address, user.get_username())
+
+    @classmethod
+    def system(cls, label: str = "system") -> Actor:
+        return cls(ActorKind.SYSTEM, None, None, label)
+
+    @classmethod
+    def customer(cls, ip_address: str | None = None) -> Actor:
+        return cls(ActorKind.CUSTOMER, None, ip_address, "customer link")
+
+
+@dataclass
+class CallingDomainSpec:
+    option: str
+    domain: str = ""
+    meeting_id_length: str = ""
+    prefix: str = ""
+    sfb_additional_gateway: bool = False
+
+    def build(self, tenant: Tenant) -> CallingDomain:
+        return CallingDomain(
+            tenant=tenant,
+            option=self.option,
+            domain=self.domain,
+            meeting_id_length=self.meeting_id_length
+            or rules.default_meeting_id_length(self.option),
+            prefix=self.prefix,
+            sfb_additional_gateway=self.sfb_additional_gateway,
+        )
+
+
+@dataclass
+class CreatedTenant:
+    tenant: Tenant
+    warnings: list[RuleWarning] = field(default_factory=list)
+
+
+def audit_record(
+    *,
+    tenant: Tenant | None,
+    action: str,
+    actor: Actor,
+    now: datetime | None = None,
+    from_status: str = "",
+    to_status: str = "",
+    detail: dict[str, Any] | None = None,
+) -> AuditEvent:
+    return AuditEvent.objects.create(
+        tenant=tenant,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        actor_kind=actor.kind,
+        actor_user=actor.user if actor.user is not None and actor.user.pk else None,
+        actor_label=actor.label,
+        ip_address=actor.ip_address,
+        detail=detail or {},
+        created_at=now or timezone.now(),
+    )
+
+
+# Creating tenants and calling domains ------------------------------------------------------------
+
+
+def tenant_create(
+    *,
+    name: str,
+    main_contact_email: str,
+    calling_domains: Sequence[CallingDomainSpec],
+    actor: Actor,
+    gateway: Gateway | None = None,
+    token_upload_contacts: Iterable[str] = (),
+    service_notification_contacts: Iterable[str] = (),
+    access_scope: str = AccessScope.WHOLE_ORGANISATION,
+    access_scope_units: Iterable[str] = (),
+    teams_interop_domains: Iterable[str] = (),
+    enable_when_dns_verified: bool = False,
+    now: datetime | None = None,
+) -> CreatedTenant:
+    """Create a tenant with its calling domains, validated by every rule, in one transaction."""
+    now = now or timezone.now()
+    tenant = Tenant(
+        name=name,
+        main_contact_email=main_contact_email,
+        gateway=gateway or Gateway.objects.get(is_default=True),
+        token_upload_contacts=list(token_upload_contacts),
+        service_notification_contacts=list(service_notification_contacts),
+        access_scope=access_scope,
+        access_scope_units=list(access_scope_units),
+        teams_interop_domains=list(teams_interop_domains),
+        enable_when_dns_verified=enable_when_dns_verified,
+        created_at=now,
+        status_changed_at=now,
+    )
+    tenant.full_clean()
+    if not calling_domains:
+        raise ValidationError("A tenant needs at least one calling domain.")
+    domains = [spec.build(tenant) for spec in calling_domains]
+    warnings = tenant_domains_validate(tenant, domains)
+
+    with transaction.atomic():
+        tenant.save()
+        audit_record(tenant=tenant, action="created", actor=actor, now=now, to_status=tenant.status)
+        for calling_domain in domains:
+            calling_domain.tenant = tenant
+            calling_domain_save(calling_domain, now=now)
+        tenant_domains_changed(tenant, actor=actor, now=now)
+    return CreatedTenant(tenant, warnings)
+
+
+def tenant_domains_validate(tenant: Tenant, domains: Sequence[CallingDomain]) -> list[RuleWarning]:
+    """Validate each calling domain, then the rules across them; return the warnings."""
+    warnings: list[RuleWarning] = []
+    for calling_domain in domains:
+        calling_domain.full_clean(exclude=["tenant"])
+        warnings.extend(calling_domain.rule_warnings)
+    names = [d.domain for d in domains]
+    rules.check_no_repeated_domains(names)
+    rules.check_teams_clash(calling_domains=names, teams_domains=tenant.teams_interop_domains)
+    return _unique(warnings)
+
+
+def _unique(warnings: Iterable[RuleWarning]) -> list[RuleWarning]:
+    return list(dict.fromkeys(warnings))
+
+
+def calling_domain_save(calling_domain: CallingDomain, *, now: datetime | None = None) -> None:
+    """Save a validated calling domain, allocating a shared-domain prefix when it needs one."""
+    if calling_domain.pk is None and now is not None:
+        calling_domain.created_at = now
+    needs_prefix = (
+        calling_domain.option == CallingDomainOption.SHARED and not calling_domain.prefix
+    )
+    if needs_prefix:
+        shared_prefix_allocate(calling_domain)
+    else:
+        calling_domain.save()
+
+
+def shared_prefix_allocate(calling_domain: CallingDomain) -> str:
+    """Give a new shared-domain calling domain a free prefix and save it.
+
+    The unique constraint on shared prefixes decides: we insert a candidate inside a savepoint,
+    and when a concurrent transaction committed the same one first, we pick again.
+    """
+    for _attempt in range(PREFIX_ALLOCATION_ATTEMPTS):
+        taken = set(
+            CallingDomain.objects.filter(option=CallingDomainOption.SHARED)
+            .exclude(prefix="")
+            .values_list("prefix", flat=True)
+        )
+        free = [p for p in rules.shared_prefix_candidates() if p not in taken]
+        if not free:
+            raise PrefixPoolExhausted()
+        calling_domain.prefix = secrets.choice(free)
+        try:
+            with transaction.atomic():
+                calling_domain.save()
+        except IntegrityError:
+            taken_now = CallingDomain.objects.filter(
+                option=CallingDomainOption.SHARED, prefix=calling_domain.prefix
+            ).exists()
+            calling_domain.prefix = ""
+            if not taken_now:
+                raise
+            continue
+        return calling_domain.prefix
+    raise TransitionRefused(
+        "Could not allocate a shared-domain prefix: too many tenants were being created at "
+        "once. Save again."
+    )
+
+
+def shared_prefixes_free() -> int:
+    taken = (
+        CallingDomain.objects.filter(option=CallingDomainOption.SHARED).exclude(prefix="").count()
+    )
+    return rules.SHARED_PREFIX_POOL_SIZE - taken
+
+
+def tenant_domains_changed(
+    tenant: Tenant, *, actor: Actor, now: datetime | None = None
+) -> Tenant:
+    """After calling domains were added: a draft tenant with an own domain waits for DNS.
+
+    An own domain added to an invited or active tenant waits for DNS on its own; the tenant keeps
+    its state.
+    """
+    has_own_domain = CallingDomain.objects.in_use().own().filter(tenant=tenant).exists()
+    current = Tenant.objects.filter(pk=tenant.pk).values_list("status", flat=True).first()
+    if has_own_domain and current in AWAIT_DNS_FROM:
+        return _transition(
+            tenant,
+            action="dns_pending",
+            allowed_from=AWAIT_DNS_FROM,
+            to_state=lambda _current: S.DNS_PENDING,
+            actor=actor,
+            now=now,
+        )
+    return tenant
+
+
+# Transitions -----------------------------------------------------------------------------------
+
+
+def tenant_enable(*, tenant: Tenant, actor: Actor, now: datetime | None = None) -> Tenant:
+    """Enable onboarding: the tenant is invited to upload its token.
+
+    Refused while any own domain is unverified, or when the tenant has no calling domain.
+    """
+    return _transition(
+        tenant,
+        action="enabled",
+        allowed_from=ENABLE_FROM,
+        to_state=lambda _current: S.INVITED,
+        actor=actor,
+        now=now,
+        precondition=_enable_precondition,
+    )
+
+
+def _enable_precondition(tenant: Tenant) -> None:
+    domains = list(CallingDomain.objects.in_use().filter(tenant=tenant))
+    if not domains:
+        raise TransitionRefused(
+            f"{tenant.name} has no calling domain yet. Add one before enabling the tenant."
+        )
+    unverified = [d.domain for d in domains if d.needs_dns and d.verified_at is None]
+    if unverified:
+        names = ", ".join(unverified)
+        raise TransitionRefused(
+            f"{tenant.name} cannot be enabled yet: DNS for {names} is not verified. Enable it "
+            "once the records check out, or tick 'enable automatically once DNS verifies'."
+        )
+
+
+def tenant_suspend(*, tenant: Tenant, actor: Actor, now: datetime | None = None) -> Tenant:
+    """Pause onboarding; the token is kept and resume returns to the earlier state."""
+    return _transition(
+        tenant,
+        action="suspended",
+        allowed_from=SUSPEND_FROM,
+        to_state=lambda _current: S.SUSPENDED,
+        actor=actor,
+        now=now,
+        updates=lambda current: {"status_before_suspension": current},
+    )
+
+
+def tenant_resume(*, tenant: Tenant, actor: Actor, now: datetime | None = None) -> Tenant:
+    def earlier_state(_current: str) -> str:
+        earlier = (
+            Tenant.objects.filter(pk=tenant.pk)
+            .values_list("status_before_suspension", flat=True)
+            .first()
+        )
+        return earlier or S.INVITED
+
+    return _transition(
+        tenant,
+        action="resumed",
+        allowed_from=RESUME_FROM,
+        to_state=earlier_state,
+        actor=actor,
+        now=now,
+        updates=lambda _current: {"status_before_suspension": ""},
+    )
+
+
+def _transition(
+    tenant: Tenant,
+    *,
+    action: str,
+    allowed_from: frozenset[str],
+    to_state: Callable[[str], str],
+    actor: Actor,
+    now: datetime | None = None,
+    precondition: Callable[[Tenant], None] | None = None,
+    updates: Callable[[str], dict[str, Any]] | None = None,
+    detail: dict[str, Any] | None = None,
+) -> Tenant:
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = (
+            Tenant.objects.select_for_update()
+            .filter(pk=tenant.pk)
+            .values_list("status", flat=True)
+            .first()
+        )
+        if current is None:
+            raise TransitionRefused("This tenant does not exist.")
+        if current not in allowed_from:
+            raise TransitionRefused(_refusal(tenant, action, current, allowed_from))
+        if precondition is not None:
+            precondition(tenant)
+        target = to_state(current)
+        changes = {"status": target, "status_changed_at": now}
+        if updates is not None:
+            changes.update(updates(current))
+        won = Tenant.objects.filter(pk=tenant.pk, status=current).update(**changes)
+        if won != 1:
+            raise TransitionRefused(
+                f"{tenant.name} changed while this was being done; reload and try again."
+            )
+        audit_record(
+            tenant=tenant,
+            action=action,
+            actor=actor,
+            now=now,
+            from_status=current,
+            to_status=target,
+            detail=detail,
+        )
+    for name, value in changes.items():
+        setattr(tenant, name, value)
+    return tenant
+
+
+_ACTION_WORDS = {
+    "enabled": "enabled",
+    "suspended": "suspended",
+    "resumed": "resumed",
+    "dns_pending": "moved to DNS pending",
+    "offboarded": "offboarded",
+}
+
+
+def _refusal(tenant: Tenant, action: str, current: str, allowed_from: frozenset[str]) -> str:
+    current_label = TenantStatus(current).label.lower()
+    allowed = ", ".join(sorted(TenantStatus(s).label.lower() for s in allowed_from))
+    return (
+        f"{tenant.name} is {current_label}, so it cannot be {_ACTION_WORDS.get(action, action)}; "
+        f"that is possible only from: {allowed}."
+    )
+
+
+def status_label(tenant: Tenant, own_domains: Sequence[CallingDomain] | None = None) -> str:
+    """The status as staff read it, with 'DNS verified, awaiting enable' spelled out."""
+    if tenant.status == S.DNS_PENDING:
+        if own_domains is None:
+            own_domains = [d for d in tenant.calling_domains.all() if d.needs_dns]
+        own_in_use = [d for d in own_domains if d.needs_dns and d.retired_at is None]
+        if own_in_use and all(d.verified_at for d in own_in_use):
+            return "DNS verified, awaiting enable"
+    return TenantStatus(tenant.status).label

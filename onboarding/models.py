@@ -1,0 +1,301 @@
+from __future__ import annotations
+
+import secrets
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from onboarding import rules
+from onboarding.rules import AccessScope, CallingDomainOption, MeetingIdLength
+
+
+def validate_email_list(addresses: list[str]) -> None:
+    if not isinstance(addresses, list):
+        raise ValidationError("Enter a list of email addresses.")
+    for address in addresses:
+        if not isinstance(address, str) or any(ch in address for ch in "\r\n,;<>\"'"):
+            raise ValidationError("%(value)s is not a plain email address.", params={"value": address})
+        validate_email(address)
+
+
+def new_ownership_code() -> str:
+    # 128 bits: unguessable, so a TXT record proves control of the domain.
+    return secrets.token_hex(16)
+
+
+class Gateway(models.Model):
+    """A provider service point; staff keep these. Customers type its address into Google Admin."""
+
+    name = models.CharField(max_length=100, unique=True)
+    ip_address = models.GenericIPAddressField(
+        "IPv4 address", protocol="IPv4", help_text="What the customer enters as the gateway IP."
+    )
+    hostname = models.CharField(
+        max_length=253, help_text="What the customer enters as the gateway hostname."
+    )
+    sip_host = models.CharField(
+        "SIP/H.323 host",
+        max_length=253,
+        blank=True,
+        help_text="Where own domains' SRV records must point. Blank means the hostname.",
+    )
+    is_default = models.BooleanField(default=False, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["is_default"], condition=Q(is_default=True), name="one_default_gateway"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        errors = {}
+        for field in ("hostname", "sip_host"):
+            value = getattr(self, field)
+            if field == "sip_host" and not value:
+                continue
+            try:
+                setattr(self, field, rules.normalize_domain_name(value))
+            except ValidationError as exc:
+                errors[field] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def effective_sip_host(self) -> str:
+        return self.sip_host or self.hostname
+
+
+class TenantStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    DNS_PENDING = "dns_pending", "DNS pending"
+    INVITED = "invited", "Invited"
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+    OFFBOARDED = "offboarded", "Offboarded"
+
+
+class Tenant(models.Model):
+    """One customer's Google Workspace account; the security token is tenant-wide."""
+
+    name = models.CharField(max_length=200)
+    status = models.CharField(
+        max_length=20, choices=TenantStatus.choices, default=TenantStatus.DRAFT, editable=False
+    )
+    status_changed_at = models.DateTimeField(default=timezone.now, editable=False)
+    # where `resume` returns to; set only while suspended
+    status_before_suspension = models.CharField(
+        max_length=20, choices=TenantStatus.choices, blank=True, editable=False
+    )
+    main_contact_email = models.EmailField("main contact email")
+    token_upload_contacts = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_email_list],
+        help_text="Who receives the upload link. Blank means the main contact.",
+    )
+    service_notification_contacts = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_email_list],
+        help_text="Who is told the service is ready. Blank means the main contact.",
+    )
+    gateway = models.ForeignKey(Gateway, on_delete=models.PROTECT, related_name="tenants")
+    access_scope = models.CharField(
+        max_length=20, choices=AccessScope.choices, default=AccessScope.WHOLE_ORGANISATION
+    )
+    access_scope_units = models.JSONField(
+        "organisational units or groups",
+        default=list,
+        blank=True,
+        help_text="Only when access is limited: one OU path or group address per line.",
+    )
+    teams_interop_domains = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Domains this tenant uses for Teams video interop; none may be a calling domain.",
+    )
+    enable_when_dns_verified = models.BooleanField(
+        "enable automatically once DNS verifies", default=False
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                Lower("name"),
+                condition=~Q(status="offboarded"),
+                name="tenant_name_unique_unless_offboarded",
+                violation_error_message="A tenant with this name already exists.",
+            )
+        ]
+        indexes = [models.Index(fields=["status", "status_changed_at"])]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        self.name = (self.name or "").strip()
+        try:
+            self.teams_interop_domains = rules.validate_teams_domains(self.teams_interop_domains)
+        except ValidationError as exc:
+            raise ValidationError({"teams_interop_domains": exc.messages}) from exc
+        rules.validate_access_scope(scope=self.access_scope, units=self.access_scope_units)
+
+    @property
+    def token_upload_recipients(self) -> list[str]:
+        return list(self.token_upload_contacts) or [self.main_contact_email]
+
+    @property
+    def service_notification_recipients(self) -> list[str]:
+        return list(self.service_notification_contacts) or [self.main_contact_email]
+
+
+class CallingDomainQuerySet(models.QuerySet):
+    def in_use(self) -> CallingDomainQuerySet:
+        return self.filter(retired_at__isnull=True)
+
+    def own(self) -> CallingDomainQuerySet:
+        return self.filter(option=CallingDomainOption.OWN)
+
+
+class CallingDomain(models.Model):
+    """A domain in the dial-in address Google prints in invites; each carries its own settings."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="calling_domains")
+    option = models.CharField(max_length=10, choices=CallingDomainOption.choices)
+    domain = models.CharField(
+        max_length=253,
+        blank=True,
+        help_text="Stored in ASCII form. Shared: left blank (always gmeet.pexip.me). "
+        "onpexip.com: the label, e.g. acme. Own: the full domain.",
+    )
+    meeting_id_length = models.CharField(
+        "meeting ID length", max_length=5, choices=MeetingIdLength.choices, default="long"
+    )
+    prefix = models.CharField(
+        max_length=4,
+        blank=True,
+        help_text="Short IDs only. Shared domain: allocated by the portal; leave blank.",
+    )
+    sfb_additional_gateway = models.BooleanField(
+        "additional Skype for Business gateway", default=False
+    )
+    ownership_code = models.CharField(
+        max_length=64, default=new_ownership_code, editable=False
+    )
+    verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # set when the tenant is offboarded or staff retire the domain; frees the name for others
+    retired_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = CallingDomainQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["tenant_id", "created_at", "id"]
+        constraints = [
+            # The race-free part of prefix allocation: the database decides, not a read.
+            models.UniqueConstraint(
+                fields=["prefix"],
+                condition=Q(option="shared") & ~Q(prefix=""),
+                name="shared_prefix_unique",
+                violation_error_message="This shared-domain prefix is already allocated.",
+            ),
+            models.UniqueConstraint(
+                Lower("domain"),
+                condition=Q(retired_at__isnull=True) & ~Q(option="shared"),
+                name="calling_domain_one_owner",
+                violation_error_message="This calling domain already belongs to another tenant.",
+            ),
+            models.CheckConstraint(
+                condition=~Q(meeting_id_length="long") | Q(prefix=""),
+                name="long_ids_take_no_prefix",
+            ),
+            models.CheckConstraint(
+                condition=~Q(option="shared") | Q(meeting_id_length="short"),
+                name="shared_domain_short_ids_only",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        if self.option == CallingDomainOption.SHARED and self.prefix:
+            return f"{self.domain} (prefix {self.prefix})"
+        return self.domain or "(new calling domain)"
+
+    def clean(self) -> None:
+        errors: dict[str, list[str]] = {}
+        try:
+            self.domain = rules.normalize_calling_domain(self.option, self.domain)
+        except ValidationError as exc:
+            errors["domain"] = exc.messages
+        self.prefix = rules.normalize_prefix(self.prefix)
+        previous_prefix = None
+        if self.pk and self.option == CallingDomainOption.SHARED:
+            previous_prefix = (
+                CallingDomain.objects.filter(pk=self.pk).values_list("prefix", flat=True).first()
+            )
+        try:
+            self.rule_warnings = rules.validate_meeting_settings(
+                option=self.option,
+                meeting_id_length=self.meeting_id_length,
+                prefix=self.prefix,
+                sfb_additional_gateway=self.sfb_additional_gateway,
+                previous_prefix=previous_prefix,
+            )
+        except ValidationError as exc:
+            for field, messages in exc.message_dict.items():
+                errors.setdefault(field, []).extend(messages)
+        if errors:
+            raise ValidationError(errors)
+
+    @property
+    def is_deprecated(self) -> bool:
+        return bool(
+            rules.deprecation_warnings(option=self.option, meeting_id_length=self.meeting_id_length)
+        )
+
+    @property
+    def needs_dns(self) -> bool:
+        return rules.needs_dns_verification(self.option)
+
+
+class ActorKind(models.TextChoices):
+    STAFF = "staff", "Staff"
+    CUSTOMER = "customer", "Customer link"
+    SYSTEM = "system", "System"
+
+
+class AuditEvent(models.Model):
+    """Who did what to a tenant, when and from where. Never edited, never deleted."""
+
+    tenant = models.ForeignKey(
+        Tenant, on_delete=models.PROTECT, related_name="audit_events", null=True, blank=True
+    )
+    action = models.CharField(max_length=50)
+    from_status = models.CharField(max_length=20, blank=True)
+    to_status = models.CharField(max_length=20, blank=True)
+    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    actor_label = models.CharField(max_length=150, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} by {self.actor_label}"

@@ -1,0 +1,379 @@
+"""The product's rulebook (../shared/docs/domain.md) as plain functions.
+
+Nothing here touches the database or the clock: callers pass in what a rule needs. Errors are
+`ValidationError`s keyed by the field staff must change, worded so they know what to do; warnings
+(deprecated but allowed settings) are returned, never raised, so the change is still saved.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import idna
+from django.core.exceptions import ValidationError
+from django.db import models
+
+# The provider's shared calling domain: every shared-domain tenant uses this exact name and is told
+# apart by its prefix.
+SHARED_DOMAIN = "gmeet.pexip.me"
+# Customers without a domain of their own get exactly one label under this one.
+ONPEXIP_PARENT = "onpexip.com"
+# The hostname Google Admin wants for the additional Skype for Business gateway.
+SFB_GATEWAY_HOSTNAME = "pexip.me"
+# Own domains may be none of these, nor anything under them: they are the provider's.
+RESERVED_DOMAINS = ("pexip.me", "gmeet.pexip.me", "onpexip.com")
+# Shared-domain prefixes: four digits, allocated by the portal, never chosen by staff.
+SHARED_PREFIX_FIRST = 8000
+SHARED_PREFIX_LAST = 8999
+SHARED_PREFIX_POOL_SIZE = SHARED_PREFIX_LAST - SHARED_PREFIX_FIRST + 1
+# Prefixes that staff choose for short IDs on other domains: 1 to 4 digits.
+MAX_PREFIX_DIGITS = 4
+# DNS limits (RFC 1035): a label is 1-63 octets, a name at most 253 characters in text form.
+MAX_LABEL_LENGTH = 63
+MAX_DOMAIN_LENGTH = 253
+# Long meeting IDs are 13 digits (the example dial string in domain.md).
+LONG_MEETING_ID_DIGITS = 13
+
+_LDH_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+_DIGITS = re.compile(r"^[0-9]+$")
+
+
+class CallingDomainOption(models.TextChoices):
+    SHARED = "shared", "Shared provider domain (gmeet.pexip.me)"
+    ONPEXIP = "onpexip", "Own subdomain of onpexip.com"
+    OWN = "own", "Customer's own domain"
+
+
+class MeetingIdLength(models.TextChoices):
+    SHORT = "short", "Short"
+    LONG = "long", "Long"
+
+
+class AccessScope(models.TextChoices):
+    WHOLE_ORGANISATION = "whole", "Whole organisation"
+    SELECTED = "selected", "Selected organisational units or groups"
+
+
+@dataclass(frozen=True)
+class RuleWarning:
+    """A setting that is allowed but deprecated: saved, shown to staff, badged in the admin."""
+
+    code: str
+    message: str
+
+
+# Domain names ----------------------------------------------------------------------------------
+
+
+def normalize_domain_name(raw: str) -> str:
+    """Return the stored form of a DNS name: lower-case ASCII (A-labels), no trailing dot.
+
+    Non-ASCII names are encoded with UTS 46 / IDNA 2008, so everything downstream sees one form.
+    """
+    name = (raw or "").strip()
+    if not name:
+        raise ValidationError("Enter a domain name, for example video.example.com.")
+    if name.endswith("."):
+        name = name[:-1]
+    if _is_ip_literal(name):
+        raise ValidationError(
+            "%(name)s is an IP address; enter a domain name such as video.example.com.",
+            params={"name": raw.strip()},
+        )
+    if any(ch.isspace() for ch in name):
+        raise ValidationError("A domain name cannot contain spaces.")
+    if name.isascii():
+        ascii_name = name.lower()
+    else:
+        try:
+            ascii_name = idna.encode(name, uts46=True).decode("ascii")
+        except (idna.IDNAError, UnicodeError) as exc:
+            raise ValidationError(
+                "%(name)s is not a valid internationalised domain name (%(reason)s).",
+                params={"name": name, "reason": exc},
+            ) from exc
+    _check_dns_name(ascii_name)
+    return ascii_name
+
+
+def _is_ip_literal(name: str) -> bool:
+    candidate = name.strip("[]")
+    try:
+        ipaddress.ip_address(candidate)
+    except ValueError:
+        return False
+    return True
+
+
+def _check_dns_name(name: str) -> None:
+    if len(name) > MAX_DOMAIN_LENGTH:
+        raise ValidationError(
+            "A domain name can be at most %(max)d characters; this one has %(count)d.",
+            params={"max": MAX_DOMAIN_LENGTH, "count": len(name)},
+        )
+    labels = name.split(".")
+    if len(labels) < 2:
+        raise ValidationError("Enter a full domain name with a dot, such as example.com.")
+    for label in labels:
+        if not label:
+            raise ValidationError("A domain name cannot have two dots in a row or start with one.")
+        if len(label) > MAX_LABEL_LENGTH:
+            raise ValidationError(
+                "Each part of a domain name between dots can be at most %(max)d characters; "
+                "'%(label)s…' is longer.",
+                params={"max": MAX_LABEL_LENGTH, "label": label[:20]},
+            )
+        if not _LDH_LABEL.match(label):
+            raise ValidationError(
+                "'%(label)s' is not allowed in a domain name: use letters, digits and hyphens, "
+                "and do not start or end a part with a hyphen.",
+                params={"label": label},
+            )
+        if label.startswith("xn--"):
+            _check_a_label(label)
+    if _DIGITS.match(labels[-1]):
+        raise ValidationError("The last part of a domain name cannot be all digits.")
+
+
+def _check_a_label(label: str) -> None:
+    try:
+        idna.decode(label)
+    except (idna.IDNAError, UnicodeError) as exc:
+        raise ValidationError(
+            "'%(label)s' is not a valid encoded (xn--) label.", params={"label": label}
+        ) from exc
+
+
+def is_reserved_domain(name: str) -> bool:
+    """True for the provider's own domains and anything under them."""
+    return any(name == reserved or name.endswith("." + reserved) for reserved in RESERVED_DOMAINS)
+
+
+def normalize_own_domain(raw: str) -> str:
+    name = normalize_domain_name(raw)
+    if is_reserved_domain(name):
+        raise ValidationError(
+            "%(name)s belongs to the provider; an own domain must be the customer's, "
+            "for example video.example.com. For a subdomain of %(parent)s choose that option.",
+            params={"name": name, "parent": ONPEXIP_PARENT},
+        )
+    return name
+
+
+def normalize_onpexip_subdomain(raw: str) -> str:
+    """Accept `acme` or `acme.onpexip.com`; return `acme.onpexip.com`."""
+    name = (raw or "").strip().rstrip(".").lower()
+    if not name:
+        raise ValidationError("Enter the subdomain label, for example acme (for acme.onpexip.com).")
+    suffix = "." + ONPEXIP_PARENT
+    label = name[: -len(suffix)] if name.endswith(suffix) else name
+    if not label.isascii() or not _LDH_LABEL.match(label) or len(label) > MAX_LABEL_LENGTH:
+        raise ValidationError(
+            "An %(parent)s subdomain is exactly one label of lower-case letters a-z, digits and "
+            "hyphens (not at the start or end), for example acme.%(parent)s.",
+            params={"parent": ONPEXIP_PARENT},
+        )
+    if label.startswith("xn--"):
+        raise ValidationError("An %(parent)s subdomain cannot be an encoded (xn--) label.",
+                              params={"parent": ONPEXIP_PARENT})
+    return f"{label}.{ONPEXIP_PARENT}"
+
+
+def normalize_calling_domain(option: str, raw: str) -> str:
+    """The stored calling domain for an option, from what staff typed."""
+    if option == CallingDomainOption.SHARED:
+        typed = (raw or "").strip().rstrip(".").lower()
+        if typed and typed != SHARED_DOMAIN:
+            raise ValidationError(
+                "The shared provider domain is always %(shared)s; leave the domain blank or "
+                "choose another option for %(typed)s.",
+                params={"shared": SHARED_DOMAIN, "typed": raw.strip()},
+            )
+        return SHARED_DOMAIN
+    if option == CallingDomainOption.ONPEXIP:
+        return normalize_onpexip_subdomain(raw)
+    if option == CallingDomainOption.OWN:
+        return normalize_own_domain(raw)
+    raise ValidationError("Choose a calling-domain option.")
+
+
+def display_domain(ascii_name: str) -> str:
+    """The Unicode form of a stored name, for people; never for lookups."""
+    try:
+        return idna.decode(ascii_name)
+    except (idna.IDNAError, UnicodeError):
+        return ascii_name
+
+
+# Meeting IDs, prefixes and Skype for Business -------------------------------------------------
+
+
+def normalize_prefix(raw: str | None) -> str:
+    return (raw or "").strip()
+
+
+def validate_meeting_settings(
+    *,
+    option: str,
+    meeting_id_length: str,
+    prefix: str,
+    sfb_additional_gateway: bool,
+    previous_prefix: str | None = None,
+) -> list[RuleWarning]:
+    """Check one calling domain's option, ID length, prefix and SfB choice against the table.
+
+    Raises a ValidationError keyed by field with every problem found; returns the warnings.
+    """
+    errors: dict[str, list[str]] = {}
+    prefix = normalize_prefix(prefix)
+
+    if prefix and not _DIGITS.match(prefix):
+        errors.setdefault("prefix", []).append("A prefix is digits only (0-9).")
+
+    if option == CallingDomainOption.SHARED:
+        if meeting_id_length != MeetingIdLength.SHORT:
+            errors.setdefault("meeting_id_length", []).append(
+                f"The shared domain {SHARED_DOMAIN} supports short meeting IDs only."
+            )
+        if sfb_additional_gateway:
+            errors.setdefault("sfb_additional_gateway", []).append(
+                f"{SHARED_DOMAIN} always generates a Skype for Business address; "
+                "leave the additional Skype for Business gateway off."
+            )
+        if previous_prefix and prefix != previous_prefix:
+            errors.setdefault("prefix", []).append(
+                f"A shared-domain prefix never changes once allocated; it stays {previous_prefix}."
+            )
+        elif prefix and "prefix" not in errors and not is_shared_prefix(prefix):
+            errors.setdefault("prefix", []).append(
+                f"Shared-domain prefixes are allocated by the portal from {SHARED_PREFIX_FIRST}-"
+                f"{SHARED_PREFIX_LAST}; leave the prefix blank."
+            )
+    else:
+        if meeting_id_length == MeetingIdLength.LONG and prefix:
+            errors.setdefault("prefix", []).append(
+                "Long meeting IDs take no prefix: clear the prefix, or choose short meeting IDs."
+            )
+        elif prefix and "prefix" not in errors and len(prefix) > MAX_PREFIX_DIGITS:
+            errors.setdefault("prefix", []).append(
+                f"A prefix is 1 to {MAX_PREFIX_DIGITS} digits; this one has {len(prefix)}."
+            )
+
+    if meeting_id_length not in MeetingIdLength.values:
+        errors.setdefault("meeting_id_length", []).append("Choose short or long meeting IDs.")
+    if option not in CallingDomainOption.values:
+        errors.setdefault("option", []).append("Choose a calling-domain option.")
+
+    if errors:
+        raise ValidationError(errors)
+    return deprecation_warnings(option=option, meeting_id_length=meeting_id_length)
+
+
+def deprecation_warnings(*, option: str, meeting_id_length: str) -> list[RuleWarning]:
+    """Allowed but deprecated choices; each one earns the admin's "deprecated setting" badge."""
+    if option == CallingDomainOption.SHARED:
+        return [
+            RuleWarning(
+                "legacy-shared-domain",
+                f"The shared domain {SHARED_DOMAIN} is a legacy option: it works, but new "
+                f"tenants should prefer an {ONPEXIP_PARENT} subdomain or their own domain.",
+            )
+        ]
+    if meeting_id_length == MeetingIdLength.SHORT:
+        return [
+            RuleWarning(
+                "short-meeting-ids",
+                "Short meeting IDs are deprecated by the provider; long IDs are recommended "
+                "for this calling domain.",
+            )
+        ]
+    return []
+
+
+def is_shared_prefix(prefix: str) -> bool:
+    return (
+        len(prefix) == 4
+        and _DIGITS.match(prefix) is not None
+        and SHARED_PREFIX_FIRST <= int(prefix) <= SHARED_PREFIX_LAST
+    )
+
+
+def shared_prefix_candidates() -> list[str]:
+    return [str(number) for number in range(SHARED_PREFIX_FIRST, SHARED_PREFIX_LAST + 1)]
+
+
+def default_meeting_id_length(option: str) -> str:
+    """Shared is short only; elsewhere long is recommended."""
+    return MeetingIdLength.SHORT if option == CallingDomainOption.SHARED else MeetingIdLength.LONG
+
+
+def needs_dns_verification(option: str) -> bool:
+    return option == CallingDomainOption.OWN
+
+
+def sfb_instruction(*, option: str, sfb_additional_gateway: bool) -> str:
+    """What the customer does with Google Admin's Skype for Business tick box."""
+    if option == CallingDomainOption.SHARED:
+        return (
+            "Leave 'Provide an additional gateway for Skype for Business users' unticked: "
+            f"{SHARED_DOMAIN} already gives every meeting a Skype for Business address."
+        )
+    if sfb_additional_gateway:
+        return (
+            "Tick 'Provide an additional gateway for Skype for Business users' and enter "
+            f"the hostname {SFB_GATEWAY_HOSTNAME}."
+        )
+    return "Leave 'Provide an additional gateway for Skype for Business users' unticked."
+
+
+def example_dial_string(*, domain: str, meeting_id_length: str, prefix: str) -> str:
+    """An example address a video system dials, as Google will print it in invites."""
+    if meeting_id_length == MeetingIdLength.LONG:
+        return f"{'1234567890123'[:LONG_MEETING_ID_DIGITS]}@{domain}"
+    return f"{prefix}1234@{domain}"
+
+
+# Whole-tenant rules ------------------------------------------------------------------------------
+
+
+def check_teams_clash(*, calling_domains: Iterable[str], teams_domains: Iterable[str]) -> None:
+    """A domain used for Teams video interop cannot also be a Meet calling domain."""
+    clashes = sorted(set(calling_domains) & set(teams_domains))
+    if clashes:
+        raise ValidationError(
+            "%(domains)s is recorded as a Teams video interop domain of this tenant, so it cannot "
+            "also be its Meet calling domain. Remove it from one of the two lists.",
+            params={"domains": ", ".join(clashes)},
+        )
+
+
+def check_no_repeated_domains(calling_domains: Iterable[str]) -> None:
+    seen: set[str] = set()
+    for name in calling_domains:
+        if name in seen:
+            raise ValidationError(
+                "%(name)s is listed twice; a tenant has each calling domain once.",
+                params={"name": name},
+            )
+        seen.add(name)
+
+
+def validate_access_scope(*, scope: str, units: Iterable[str]) -> None:
+    units = [unit for unit in units if unit.strip()]
+    if scope == AccessScope.SELECTED and not units:
+        raise ValidationError(
+            {"access_scope_units": "List at least one organisational unit or group, or choose "
+             "the whole organisation. Google cannot limit access to single users."}
+        )
+    if scope == AccessScope.WHOLE_ORGANISATION and units:
+        raise ValidationError(
+            {"access_scope_units": "Clear the list of units and groups, or choose 'Selected "
+             "organisational units or groups'."}
+        )
+
+
+def validate_teams_domains(raw_domains: Iterable[str]) -> list[str]:
+    return [normalize_domain_name(raw) for raw in raw_domains if raw.strip()]

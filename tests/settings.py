@@ -1,0 +1,25 @@
+"""Settings for the test suite: the production settings module, fed a test environment.
+
+Real services only: PostgreSQL and Redis on this machine (override with the usual variables).
+"""
+
+import os
+
+_TEST_ENVIRONMENT = {
+    "PORTAL_ENV_FILE": "",
+    "DEBUG": "false",
+    "SECRET_KEY": "test-secret-key-not-for-production-0123456789abcdef",
+    "DATABASE_URL": "postgres://postgres@127.0.0.1:5432/portal",
+    "CACHE_URL": "redis://127.0.0.1:6379/1",
+    "EMAIL_URL": "smtp://127.0.0.1:1",
+    "PORTAL_BASE_URL": "http://testserver",
+    "SUPPORT_CONTACT": "support@provider.test",
+    "STAFF_NOTIFICATION_EMAILS": "staff@provider.test",
+    "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
+}
+for _name, _value in _TEST_ENVIRONMENT.items():
+    os.environ.setdefault(_name, _value)
+
+from portal.settings import *  # noqa: E402,F403
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
