@@ -37,6 +37,8 @@ SUSPEND_FROM = frozenset({S.DNS_PENDING, S.INVITED, S.ACTIVE})
 RESUME_FROM = frozenset({S.SUSPENDED})
 OFFBOARD_FROM = frozenset(set(S) - {S.OFFBOARDED})
 AWAIT_DNS_FROM = frozenset({S.DRAFT})
+ACTIVATE_FROM = frozenset({S.INVITED})
+REVOKE_FROM = frozenset({S.ACTIVE})
 
 # How often to re-pick a prefix when another transaction took ours first. Collisions are rare
 # (random choice among the free ones); this bound only stops a pathological loop.
@@ -202,13 +204,29 @@ def calling_domain_save(calling_domain: CallingDomain, *, now: datetime | None =
     """Save a validated calling domain, allocating a shared-domain prefix when it needs one."""
     if calling_domain.pk is None and now is not None:
         calling_domain.created_at = now
-    needs_prefix = (
-        calling_domain.option == CallingDomainOption.SHARED and not calling_domain.prefix
-    )
+    if calling_domain.needs_dns:
+        _dns_wait_if_new(calling_domain, now or timezone.now())
+    needs_prefix = calling_domain.option == CallingDomainOption.SHARED and not calling_domain.prefix
     if needs_prefix:
         shared_prefix_allocate(calling_domain)
     else:
         calling_domain.save()
+
+
+def _dns_wait_if_new(calling_domain: CallingDomain, now: datetime) -> None:
+    """A new own domain (or one whose name changed) waits for DNS; its first check is due now."""
+    if calling_domain.pk is not None:
+        before = (
+            CallingDomain.objects.filter(pk=calling_domain.pk)
+            .values_list("option", "domain")
+            .first()
+        )
+        if before == (calling_domain.option, calling_domain.domain):
+            return
+    calling_domain.verified_at = None
+    calling_domain.next_check_at = calling_domain.dns_pending_since = now
+    calling_domain.dns_checks_unverified = calling_domain.dns_failures_in_a_row = 0
+    calling_domain.drift_flagged_at = calling_domain.not_verified_notified_at = None
 
 
 def shared_prefix_allocate(calling_domain: CallingDomain) -> str:
@@ -252,17 +270,19 @@ def shared_prefixes_free() -> int:
     return rules.SHARED_PREFIX_POOL_SIZE - taken
 
 
-def tenant_domains_changed(
-    tenant: Tenant, *, actor: Actor, now: datetime | None = None
-) -> Tenant:
+def tenant_domains_changed(tenant: Tenant, *, actor: Actor, now: datetime | None = None) -> Tenant:
     """After calling domains were added: a draft tenant with an own domain waits for DNS.
 
     An own domain added to an invited or active tenant waits for DNS on its own; the tenant keeps
     its state.
     """
-    has_own_domain = CallingDomain.objects.in_use().own().filter(tenant=tenant).exists()
+    own_domains = list(CallingDomain.objects.in_use().own().filter(tenant=tenant))
+    if own_domains:
+        from onboarding import emails
+
+        emails.dns_instructions_queue_new(tenant, own_domains, now or timezone.now())
     current = Tenant.objects.filter(pk=tenant.pk).values_list("status", flat=True).first()
-    if has_own_domain and current in AWAIT_DNS_FROM:
+    if own_domains and current in AWAIT_DNS_FROM:
         return _transition(
             tenant,
             action="dns_pending",
@@ -282,6 +302,7 @@ def tenant_enable(*, tenant: Tenant, actor: Actor, now: datetime | None = None) 
 
     Refused while any own domain is unverified, or when the tenant has no calling domain.
     """
+    now = now or timezone.now()
     return _transition(
         tenant,
         action="enabled",
@@ -290,6 +311,48 @@ def tenant_enable(*, tenant: Tenant, actor: Actor, now: datetime | None = None) 
         actor=actor,
         now=now,
         precondition=_enable_precondition,
+        updates=lambda _current: {"invited_at": now},
+        then=_invite,
+    )
+
+
+def _invite(tenant: Tenant, event: AuditEvent, now: datetime) -> None:
+    from onboarding import emails
+
+    tenant.refresh_from_db()
+    emails.initial_email_queue(tenant, f"initial:{tenant.pk}:{event.pk}", now)
+
+
+def tenant_activate(
+    *,
+    tenant: Tenant,
+    actor: Actor,
+    now: datetime | None = None,
+    detail: dict[str, Any] | None = None,
+) -> Tenant:
+    """The first token is stored: the tenant is active (tokens.token_store calls this)."""
+    return _transition(
+        tenant,
+        action="token_stored",
+        allowed_from=ACTIVATE_FROM,
+        to_state=lambda _current: S.ACTIVE,
+        actor=actor,
+        now=now,
+        detail=detail,
+    )
+
+
+def tenant_revoke_token(*, tenant: Tenant, actor: Actor, now: datetime | None = None) -> Tenant:
+    """Back to invited; tokens.token_revoke also retires the token and sends a new link."""
+    now = now or timezone.now()
+    return _transition(
+        tenant,
+        action="token_revoked",
+        allowed_from=REVOKE_FROM,
+        to_state=lambda _current: S.INVITED,
+        actor=actor,
+        now=now,
+        updates=lambda _current: {"invited_at": now},
     )
 
 
@@ -322,23 +385,37 @@ def tenant_suspend(*, tenant: Tenant, actor: Actor, now: datetime | None = None)
 
 
 def tenant_resume(*, tenant: Tenant, actor: Actor, now: datetime | None = None) -> Tenant:
-    def earlier_state(_current: str) -> str:
-        earlier = (
-            Tenant.objects.filter(pk=tenant.pk)
-            .values_list("status_before_suspension", flat=True)
-            .first()
-        )
-        return earlier or S.INVITED
+    """Back to the state it was suspended from. Reminders count the suspension as paused time,
+    and a tenant whose DNS verified meanwhile is enabled if staff chose that."""
+    now = now or timezone.now()
+    row = (
+        Tenant.objects.filter(pk=tenant.pk)
+        .values("status_before_suspension", "status_changed_at", "invited_at")
+        .first()
+        or {}
+    )
 
-    return _transition(
+    def earlier_state(_current: str) -> str:
+        return row.get("status_before_suspension") or S.INVITED
+
+    def pause_reminders(_current: str) -> dict[str, Any]:
+        changes: dict[str, Any] = {"status_before_suspension": ""}
+        if row.get("invited_at") and row.get("status_changed_at"):
+            changes["invited_at"] = row["invited_at"] + (now - row["status_changed_at"])
+        return changes
+
+    resumed = _transition(
         tenant,
         action="resumed",
         allowed_from=RESUME_FROM,
         to_state=earlier_state,
         actor=actor,
         now=now,
-        updates=lambda _current: {"status_before_suspension": ""},
+        updates=pause_reminders,
     )
+    if resumed.status == S.DNS_PENDING:
+        resumed = tenant_dns_verified(tenant=resumed, actor=actor, now=now)
+    return resumed
 
 
 def _transition(
@@ -352,6 +429,7 @@ def _transition(
     precondition: Callable[[Tenant], None] | None = None,
     updates: Callable[[str], dict[str, Any]] | None = None,
     detail: dict[str, Any] | None = None,
+    then: Callable[[Tenant, AuditEvent, datetime], None] | None = None,
 ) -> Tenant:
     now = now or timezone.now()
     with transaction.atomic():
@@ -376,7 +454,7 @@ def _transition(
             raise TransitionRefused(
                 f"{tenant.name} changed while this was being done; reload and try again."
             )
-        audit_record(
+        event = audit_record(
             tenant=tenant,
             action=action,
             actor=actor,
@@ -385,6 +463,8 @@ def _transition(
             to_status=target,
             detail=detail,
         )
+        if then is not None:
+            then(tenant, event, now)
     for name, value in changes.items():
         setattr(tenant, name, value)
     return tenant
@@ -396,6 +476,8 @@ _ACTION_WORDS = {
     "resumed": "resumed",
     "dns_pending": "moved to DNS pending",
     "offboarded": "offboarded",
+    "token_stored": "activated",
+    "token_revoked": "revoked",
 }
 
 
@@ -417,3 +499,15 @@ def status_label(tenant: Tenant, own_domains: Sequence[CallingDomain] | None = N
         if own_in_use and all(d.verified_at for d in own_in_use):
             return "DNS verified, awaiting enable"
     return TenantStatus(tenant.status).label
+
+
+def tenant_dns_verified(*, tenant: Tenant, actor: Actor, now: datetime | None = None) -> Tenant:
+    """An own domain of this tenant verified: enable it when staff chose "enable automatically
+    once DNS verifies" and every own domain is verified now. Otherwise nothing changes."""
+    tenant.refresh_from_db()
+    if tenant.status != S.DNS_PENDING or not tenant.enable_when_dns_verified:
+        return tenant
+    own = CallingDomain.objects.in_use().own().filter(tenant=tenant)
+    if own.filter(verified_at__isnull=True).exists():
+        return tenant
+    return tenant_enable(tenant=tenant, actor=actor, now=now)

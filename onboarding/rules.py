@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -37,8 +38,9 @@ MAX_DOMAIN_LENGTH = 253
 # Long meeting IDs are 13 digits (the example dial string in domain.md).
 LONG_MEETING_ID_DIGITS = 13
 
-_LDH_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
-_DIGITS = re.compile(r"^[0-9]+$")
+# \Z, not $: `$` also matches before a trailing newline, which let "acme\n" through.
+_LDH_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?\Z")
+_DIGITS = re.compile(r"^[0-9]+\Z")
 
 
 class CallingDomainOption(models.TextChoices):
@@ -165,7 +167,9 @@ def normalize_own_domain(raw: str) -> str:
 
 def normalize_onpexip_subdomain(raw: str) -> str:
     """Accept `acme` or `acme.onpexip.com`; return `acme.onpexip.com`."""
-    name = (raw or "").strip().rstrip(".").lower()
+    typed = (raw or "").strip().rstrip(".")
+    # Lower-case only ASCII: str.lower() turns some non-ASCII letters (KELVIN SIGN) into a-z.
+    name = typed.lower() if typed.isascii() else typed
     if not name:
         raise ValidationError("Enter the subdomain label, for example acme (for acme.onpexip.com).")
     suffix = "." + ONPEXIP_PARENT
@@ -177,8 +181,10 @@ def normalize_onpexip_subdomain(raw: str) -> str:
             params={"parent": ONPEXIP_PARENT},
         )
     if label.startswith("xn--"):
-        raise ValidationError("An %(parent)s subdomain cannot be an encoded (xn--) label.",
-                              params={"parent": ONPEXIP_PARENT})
+        raise ValidationError(
+            "An %(parent)s subdomain cannot be an encoded (xn--) label.",
+            params={"parent": ONPEXIP_PARENT},
+        )
     return f"{label}.{ONPEXIP_PARENT}"
 
 
@@ -243,11 +249,14 @@ def validate_meeting_settings(
                 f"{SHARED_DOMAIN} always generates a Skype for Business address; "
                 "leave the additional Skype for Business gateway off."
             )
-        if previous_prefix and prefix != previous_prefix:
-            errors.setdefault("prefix", []).append(
-                f"A shared-domain prefix never changes once allocated; it stays {previous_prefix}."
-            )
-        elif prefix and "prefix" not in errors and not is_shared_prefix(prefix):
+        if previous_prefix:
+            if prefix != previous_prefix:
+                errors.setdefault("prefix", []).append(
+                    "A shared-domain prefix never changes once allocated; "
+                    f"it stays {previous_prefix}."
+                )
+        elif prefix and "prefix" not in errors:
+            # Staff never choose one: only the allocator's constraint keeps prefixes unique.
             errors.setdefault("prefix", []).append(
                 f"Shared-domain prefixes are allocated by the portal from {SHARED_PREFIX_FIRST}-"
                 f"{SHARED_PREFIX_LAST}; leave the prefix blank."
@@ -365,15 +374,44 @@ def validate_access_scope(*, scope: str, units: Iterable[str]) -> None:
     units = [unit for unit in units if unit.strip()]
     if scope == AccessScope.SELECTED and not units:
         raise ValidationError(
-            {"access_scope_units": "List at least one organisational unit or group, or choose "
-             "the whole organisation. Google cannot limit access to single users."}
+            {
+                "access_scope_units": "List at least one organisational unit or group, or choose "
+                "the whole organisation. Google cannot limit access to single users."
+            }
         )
     if scope == AccessScope.WHOLE_ORGANISATION and units:
         raise ValidationError(
-            {"access_scope_units": "Clear the list of units and groups, or choose 'Selected "
-             "organisational units or groups'."}
+            {
+                "access_scope_units": "Clear the list of units and groups, or choose 'Selected "
+                "organisational units or groups'."
+            }
         )
 
 
 def validate_teams_domains(raw_domains: Iterable[str]) -> list[str]:
     return [normalize_domain_name(raw) for raw in raw_domains if raw.strip()]
+
+
+# The security token ------------------------------------------------------------------------------
+
+
+def normalize_token(raw: str | None, *, max_length: int) -> str:
+    """Trim surrounding whitespace; 1 to max_length characters; no inner whitespace or controls.
+
+    Nothing stricter: Google does not publish the token's format.
+    """
+    token = (raw or "").strip()
+    if not token:
+        raise ValidationError("Paste the token you copied from Google Admin.")
+    if len(token) > max_length:
+        raise ValidationError(
+            "That is longer than a token can be (%(max)d characters). Copy just the token.",
+            params={"max": max_length},
+        )
+    if any(ch.isspace() for ch in token):
+        raise ValidationError(
+            "The token cannot contain spaces or line breaks. Copy it again from Google Admin."
+        )
+    if any(unicodedata.category(ch).startswith("C") for ch in token):
+        raise ValidationError("The token contains invisible control characters. Copy it again.")
+    return token

@@ -4,10 +4,13 @@ Defaults make a bare machine work (SQLite, a server-less broker, console email);
 every secret explicitly and never relies on a default for one.
 """
 
+import base64
+import hashlib
 from datetime import timedelta
 from pathlib import Path
 
 import environ
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -51,6 +54,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_ratelimit.middleware.RatelimitMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
@@ -66,6 +70,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "onboarding.context_processors.portal",
             ],
         },
     },
@@ -79,6 +84,32 @@ DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+SILENCED_SYSTEM_CHECKS: list[str] = []
+if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
+    # A Redis outage must not turn pages into errors: reads miss, writes are dropped, and the
+    # rate limits fail open (the signed link is the real guard).
+    CACHES["default"].setdefault("OPTIONS", {}).update(
+        {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1}
+    )
+elif CACHES["default"]["BACKEND"].endswith("LocMemCache"):
+    # The embedded default has no shared cache; limits then count per process, which is all a
+    # single local process needs. Production sets CACHE_URL to Redis.
+    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
+
+# Rate limits (django-ratelimit, answered by RATELIMIT_VIEW through its middleware) -------------
+RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
+RATELIMIT_USE_CACHE = "default"
+RATELIMIT_FAIL_OPEN = True
+RATELIMIT_VIEW = "onboarding.views.errors.rate_limited"
+RATELIMIT_IP_META_KEY = "onboarding.http.client_ip"
+# Behind a proxy: the META key of the header the proxy sets to the client's address, such as
+# HTTP_X_REAL_IP. Empty: REMOTE_ADDR. Never X-Forwarded-For blindly: clients can forge it.
+CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="")
+RATE_UPLOAD_PAGE_PER_IP = env.str("RATE_UPLOAD_PAGE_PER_IP", default="120/m")
+RATE_UPLOAD_POST_PER_IP = env.str("RATE_UPLOAD_POST_PER_IP", default="30/h")
+RATE_UPLOAD_POST_PER_LINK = env.str("RATE_UPLOAD_POST_PER_LINK", default="10/h")
+RATE_NEW_LINK_PER_LINK = env.str("RATE_NEW_LINK_PER_LINK", default="3/h")
+RATE_DNS_CHECK_PER_LINK = env.str("RATE_DNS_CHECK_PER_LINK", default="10/h")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -100,13 +131,23 @@ STORAGES = {
     "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
 }
 
+# Staff see a new upload link once in a message: keep messages server-side, not in a cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+
 CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # Email ---------------------------------------------------------------------------------------
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+if not DEBUG and EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":  # noqa: F821
+    # the console backend prints whole emails, upload links included, into the log
+    raise ImproperlyConfigured(
+        "Set EMAIL_URL (e.g. smtp://host:25): the console backend is for DEBUG only."
+    )
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=20)
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Meet interop onboarding <onboarding@localhost>")
+DEFAULT_FROM_EMAIL = env.str(
+    "DEFAULT_FROM_EMAIL", default="Meet interop onboarding <onboarding@localhost>"
+)
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 STAFF_NOTIFICATION_EMAILS = env.list("STAFF_NOTIFICATION_EMAILS", default=[])
 SUPPORT_CONTACT = env.str("SUPPORT_CONTACT", default="support@localhost")
@@ -122,6 +163,9 @@ DEFAULT_GATEWAY_SIP_HOST = env.str("DEFAULT_GATEWAY_SIP_HOST", default="")
 TOKEN_MAX_LENGTH = env.int("TOKEN_MAX_LENGTH", default=100)
 TOKEN_GRACE_PERIOD = timedelta(days=env.int("TOKEN_GRACE_PERIOD_DAYS", default=7))
 UPLOAD_LINK_MAX_AGE = timedelta(days=env.int("UPLOAD_LINK_MAX_AGE_DAYS", default=14))
+# how old a link may be and still ask for a new one, and how many a tenant gets a day that way
+NEW_LINK_REQUEST_MAX_AGE = timedelta(days=env.int("NEW_LINK_REQUEST_MAX_AGE_DAYS", default=90))
+NEW_LINKS_PER_TENANT_PER_DAY = env.int("NEW_LINKS_PER_TENANT_PER_DAY", default=5)
 REMINDER_AFTER_DAYS = env.list("REMINDER_AFTER_DAYS", cast=int, default=[3, 7])
 STUCK_AFTER = timedelta(days=env.int("STUCK_AFTER_DAYS", default=7))
 PREFIX_QUARANTINE = timedelta(days=env.int("PREFIX_QUARANTINE_DAYS", default=90))
@@ -130,12 +174,120 @@ DNS_EXPECTED_SRV_RECORDS = env.list(
     "DNS_EXPECTED_SRV_RECORDS",
     default=["_sips._tcp:5061", "_sip._tcp:5060", "_h323cs._tcp:1720"],
 )
+# DNS checks (architecture.md, "DNS checks"). Empty: ask each domain's authoritative servers
+# (found through the system resolver). Set (tests, special networks): ask these IPs instead.
+DNS_NAMESERVERS = env.list("DNS_NAMESERVERS", default=[])
+# the port DNS_NAMESERVERS listen on (authoritative servers are always asked on 53)
+DNS_PORT = env.int("DNS_PORT", default=53)
+# seconds to wait for one server's answer before asking the next one
+DNS_TIMEOUT = env.float("DNS_TIMEOUT", default=2.0)
+# seconds one lookup may take in all: servers, retries, CNAME hops and finding the servers
+DNS_LIFETIME = env.float("DNS_LIFETIME", default=6.0)
+# how many domains the sweeper checks at once (threads doing lookups; one thread writes)
+DNS_CHECK_CONCURRENCY = env.int("DNS_CHECK_CONCURRENCY", default=100)
+
+# Secrets at rest (architecture.md, "Secrets") ---------------------------------------------------
+TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[])
+TOKEN_FINGERPRINT_KEY = env.str("TOKEN_FINGERPRINT_KEY", default="")
+if DEBUG and not TOKEN_ENCRYPTION_KEYS:
+    # Local convenience only: a key derived from SECRET_KEY, so the web process and the worker
+    # agree. Outside DEBUG a missing key stops the process here.
+    TOKEN_ENCRYPTION_KEYS = [
+        base64.urlsafe_b64encode(hashlib.sha256(f"{SECRET_KEY}:tokens".encode()).digest()).decode()
+    ]
+if DEBUG and not TOKEN_FINGERPRINT_KEY:
+    TOKEN_FINGERPRINT_KEY = hashlib.sha256(f"{SECRET_KEY}:fingerprints".encode()).hexdigest()
+for _position, _key in enumerate(TOKEN_ENCRYPTION_KEYS, start=1):
+    try:
+        Fernet(_key)
+    except (ValueError, TypeError) as _exc:
+        raise ImproperlyConfigured(
+            f"TOKEN_ENCRYPTION_KEYS entry {_position} is not a valid Fernet key."
+        ) from _exc
+if not TOKEN_ENCRYPTION_KEYS:
+    raise ImproperlyConfigured(
+        "TOKEN_ENCRYPTION_KEYS is not set: give one or more Fernet keys, newest first "
+        "(`make run` writes one into .env for local use)."
+    )
+if len(TOKEN_FINGERPRINT_KEY) < 32:
+    raise ImproperlyConfigured(
+        "TOKEN_FINGERPRINT_KEY must be set to at least 32 random characters."
+    )
+
+# Celery (architecture.md, "Celery") --------------------------------------------------------------
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
+BROKER_DATA_DIR = Path(env.str("BROKER_DATA_DIR", default=str(BASE_DIR / "var" / "broker")))
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's server-less transport: one folder both ways, so every process on this machine
+    # shares one queue (memory:// does not cross processes).
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(BROKER_DATA_DIR / "queue"),
+        "data_folder_out": str(BROKER_DATA_DIR / "queue"),
+        "processed_folder": str(BROKER_DATA_DIR / "processed"),
+        "store_processed": False,
+    }
+    for _folder in ("queue", "processed"):
+        (BROKER_DATA_DIR / _folder).mkdir(parents=True, exist_ok=True)
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"socket_connect_timeout": 2, "socket_timeout": 5}
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+# A web request must not hang on a dead broker: publishing fails fast, the sweeper catches up.
+CELERY_TASK_PUBLISH_RETRY = False
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = 120
+CELERY_TASK_TIME_LIMIT = 180
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+CELERY_TIMEZONE = "UTC"
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BEAT_SCHEDULE_FILENAME = env.str(
+    "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "var" / "celerybeat-schedule")
+)
+# How often the sweepers run (the architecture's "every minute"); the journey test shortens it.
+SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=60.0)
+CELERY_BEAT_SCHEDULE = {
+    "outbox-sweeper": {"task": "onboarding.tasks.sweep_outbox", "schedule": SWEEP_INTERVAL_SECONDS},
+    "dns-sweeper": {"task": "onboarding.tasks.sweep_dns", "schedule": SWEEP_INTERVAL_SECONDS},
+    "reminders": {"task": "onboarding.tasks.send_reminders", "schedule": 900.0},
+    "token-destroyer": {"task": "onboarding.tasks.destroy_expired_tokens", "schedule": 3600.0},
+}
+# /healthz calls the scheduler dead when its newest heartbeat is older than this.
+SCHEDULER_HEARTBEAT_MAX_AGE = timedelta(
+    seconds=env.int("SCHEDULER_HEARTBEAT_MAX_AGE_SECONDS", default=180)
+)
+
+# Email outbox (architecture.md, "Email outbox") -------------------------------------------------
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
+OUTBOX_LEASE = timedelta(seconds=env.int("OUTBOX_LEASE_SECONDS", default=300))
+OUTBOX_REQUEUE_AFTER = timedelta(seconds=env.int("OUTBOX_REQUEUE_AFTER_SECONDS", default=120))
+OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=50)
 
 # Logging ---------------------------------------------------------------------------------------
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"redact_links": {"()": "onboarding.log_redaction.RedactSignedLinks"}},
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["redact_links"],
+        }
+    },
+    "loggers": {
+        # Replaces Django's default handlers (which print unfiltered when DEBUG is on): every
+        # line goes through the console handler, whose filter takes the signed part of
+        # upload and DNS status links out.
+        "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }

@@ -9,3 +9,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("onboarding.urls")),
 ]
+
+handler404 = "onboarding.views.errors.not_found"
+handler500 = "onboarding.views.errors.server_error"

@@ -1,5 +1,8 @@
 """Fixtures for the real services the suite talks to."""
 
+import os
+from pathlib import Path
+
 import pytest
 from hypothesis import HealthCheck, settings
 
@@ -18,6 +21,17 @@ settings.register_profile(
 settings.load_profile("ci")
 
 
+@pytest.fixture(autouse=True)
+def isolated_cache(settings):
+    """Each test counts its own rate limits: a key prefix of its own in the shared Redis."""
+    import uuid
+
+    caches = {name: dict(config) for name, config in settings.CACHES.items()}
+    for config in caches.values():
+        config["KEY_PREFIX"] = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = caches
+
+
 @pytest.fixture
 def staff_user(django_user_model):
     return django_user_model.objects.create_superuser(
@@ -29,3 +43,179 @@ def staff_user(django_user_model):
 def staff_client(client, staff_user):
     client.force_login(staff_user)
     return client
+
+
+# Real services -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def smtp_sink_server():
+    from tests.services import SmtpSink
+
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def smtp_sink(smtp_sink_server, settings):
+    """A real SMTP server on loopback, emptied for each test; Django sends to it."""
+    smtp_sink_server.reset()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = "127.0.0.1"
+    settings.EMAIL_PORT = smtp_sink_server.port
+    settings.EMAIL_USE_TLS = False
+    yield smtp_sink_server
+    smtp_sink_server.reset()
+
+
+@pytest.fixture
+def redis_server():
+    """A dedicated redis-server on a free port, for tests that stop and start it."""
+    from tests.services import RedisServer
+
+    server = RedisServer().start()
+    yield server
+    server.cleanup()
+
+
+def point_celery_at(broker_url: str) -> None:
+    """Make this process publish to another broker (Celery caches its connection pools)."""
+    from portal.celery import app
+
+    # Celery reads CELERY_BROKER_URL from the environment before its own configuration.
+    os.environ["CELERY_BROKER_URL"] = broker_url
+    app.conf.broker_url = broker_url
+    if app._pool is not None:
+        app._pool.force_close_all()
+    app._pool = None
+    app.amqp._producer_pool = None
+
+
+@pytest.fixture
+def broker(redis_server):
+    """The broker for this test: its own redis-server, used by this process and the workers."""
+    from portal.celery import app
+
+    original = app.conf.broker_url
+    point_celery_at(redis_server.url)
+    yield redis_server
+    point_celery_at(original)
+
+
+@pytest.fixture
+def test_database_url(transactional_db):
+    from django.db import connection
+
+    name = connection.settings_dict["NAME"]
+    return f"postgres://postgres@127.0.0.1:5432/{name}"
+
+
+@pytest.fixture
+def celery_workers(test_database_url, broker, smtp_sink):
+    """Start real `celery worker` processes on the test database, the test broker and sink."""
+    from tests.services import CeleryWorker
+
+    started: list[CeleryWorker] = []
+
+    def start(*, beat: bool = False, **extra_env: str) -> CeleryWorker:
+        worker = CeleryWorker(
+            database_url=test_database_url,
+            broker_url=broker.url,
+            email_url=smtp_sink.url,
+            extra_env=extra_env,
+            beat=beat,
+        ).start()
+        started.append(worker)
+        return worker
+
+    yield start
+    for worker in started:
+        worker.cleanup()
+
+
+# DNS ---------------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def dns_server_session():
+    from tests.dns_server import DnsServer
+
+    server = DnsServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def dns_server(dns_server_session, settings):
+    """A real authoritative DNS server on loopback, emptied for each test; the portal asks it."""
+    dns_server_session.reset()
+    settings.DNS_NAMESERVERS = ["127.0.0.1"]
+    settings.DNS_PORT = dns_server_session.port
+    settings.DNS_TIMEOUT = 1.0
+    settings.DNS_LIFETIME = 2.0
+    yield dns_server_session
+    dns_server_session.reset()
+
+
+@pytest.fixture
+def silent_dns_server(settings):
+    """A DNS "server" that takes every query and never answers; timeouts kept short."""
+    from tests.dns_server import SilentDnsServer
+
+    server = SilentDnsServer()
+    settings.DNS_NAMESERVERS = ["127.0.0.1"]
+    settings.DNS_PORT = server.port
+    settings.DNS_TIMEOUT = 0.1
+    settings.DNS_LIFETIME = 0.25
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def servfail_dns_server_session():
+    from tests.dns_server import AuthoritativeResolver, DnsServer
+
+    server = DnsServer(AuthoritativeResolver(servfail_all=True)).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def servfail_dns_server(servfail_dns_server_session, settings):
+    """A real DNS server that answers SERVFAIL to every question."""
+    settings.DNS_NAMESERVERS = ["127.0.0.1"]
+    settings.DNS_PORT = servfail_dns_server_session.port
+    return servfail_dns_server_session
+
+
+# The browser ----------------------------------------------------------------------------------
+
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Debian's Chromium, headless and quiet.
+
+    Playwright's sync API keeps an event loop running in the main thread from its start to the
+    end of the session, so Django's async-safety guard is lifted for the rest of the session:
+    in tests only, never in the application's settings or code.
+    """
+    if not CHROMIUM.is_file():
+        pytest.fail(f"{CHROMIUM} is missing: install Debian's chromium package (.ci/run does).")
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    return {
+        **browser_type_launch_args,
+        "executable_path": str(CHROMIUM),
+        "headless": True,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-dev-shm-usage",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }

@@ -16,6 +16,10 @@ _TEST_ENVIRONMENT = {
     "SUPPORT_CONTACT": "support@provider.test",
     "STAFF_NOTIFICATION_EMAILS": "staff@provider.test",
     "ALLOWED_HOSTS": "testserver,127.0.0.1,localhost",
+    # fixed test keys: never used outside the test suite
+    "TOKEN_ENCRYPTION_KEYS": "Y2hhbmdlLW1lLXRlc3Qta2V5LTAxMjM0NTY3ODlhYmM=",
+    "TOKEN_FINGERPRINT_KEY": "test-fingerprint-key-0123456789abcdef0123456789",
+    "CELERY_BROKER_URL": "redis://127.0.0.1:6379/2",
 }
 for _name, _value in _TEST_ENVIRONMENT.items():
     os.environ.setdefault(_name, _value)

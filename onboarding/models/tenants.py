@@ -1,3 +1,5 @@
+"""Tenants, their calling domains, gateways and the audit trail."""
+
 from __future__ import annotations
 
 import secrets
@@ -6,7 +8,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
 
@@ -19,7 +21,9 @@ def validate_email_list(addresses: list[str]) -> None:
         raise ValidationError("Enter a list of email addresses.")
     for address in addresses:
         if not isinstance(address, str) or any(ch in address for ch in "\r\n,;<>\"'"):
-            raise ValidationError("%(value)s is not a plain email address.", params={"value": address})
+            raise ValidationError(
+                "%(value)s is not a plain email address.", params={"value": address}
+            )
         validate_email(address)
 
 
@@ -125,6 +129,9 @@ class Tenant(models.Model):
         blank=True,
         help_text="Domains this tenant uses for Teams video interop; none may be a calling domain.",
     )
+    # when the tenant was last invited to upload (enable, or a revoked token): reminders count
+    # from here
+    invited_at = models.DateTimeField(null=True, blank=True, editable=False)
     enable_when_dns_verified = models.BooleanField(
         "enable automatically once DNS verifies", default=False
     )
@@ -147,6 +154,20 @@ class Tenant(models.Model):
 
     def clean(self) -> None:
         self.name = (self.name or "").strip()
+        # Checked here too (not only by the constraint) because the constraint's condition reads
+        # `status`, which no form edits, so form validation would skip it.
+        # compared as the constraint compares (SQL LOWER), so the two never disagree
+        namesakes = (
+            Tenant.objects.exclude(status=TenantStatus.OFFBOARDED)
+            .alias(lower_name=Lower("name"))
+            .filter(lower_name=Lower(Value(self.name)))
+        )
+        if self.pk:
+            namesakes = namesakes.exclude(pk=self.pk)
+        if self.name and namesakes.exists():
+            raise ValidationError(
+                {"name": f"A tenant named {namesakes.first()} already exists. Choose another name."}
+            )
         try:
             self.teams_interop_domains = rules.validate_teams_domains(self.teams_interop_domains)
         except ValidationError as exc:
@@ -192,10 +213,19 @@ class CallingDomain(models.Model):
     sfb_additional_gateway = models.BooleanField(
         "additional Skype for Business gateway", default=False
     )
-    ownership_code = models.CharField(
-        max_length=64, default=new_ownership_code, editable=False
-    )
+    ownership_code = models.CharField(max_length=64, default=new_ownership_code, editable=False)
     verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # DNS checks of own domains (onboarding/dns_checks.py): when the next one is due (null: none)
+    next_check_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # since when the domain waits for verification; drives the 7-day staff email
+    dns_pending_since = models.DateTimeField(null=True, blank=True, editable=False)
+    # checks since then that did not verify it; picks the backoff step
+    dns_checks_unverified = models.PositiveIntegerField(default=0, editable=False)
+    # definitive failures (missing/mismatch) of a verified domain since its last ok check
+    dns_failures_in_a_row = models.PositiveSmallIntegerField(default=0, editable=False)
+    # set when a verified domain's records disappeared or changed; cleared when they are back
+    drift_flagged_at = models.DateTimeField(null=True, blank=True, editable=False)
+    not_verified_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     # set when the tenant is offboarded or staff retire the domain; frees the name for others
     retired_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
@@ -227,6 +257,14 @@ class CallingDomain(models.Model):
                 name="shared_domain_short_ids_only",
             ),
         ]
+        indexes = [
+            # the DNS sweeper's "what is due" scan touches only scheduled domains
+            models.Index(
+                fields=["next_check_at"],
+                condition=Q(next_check_at__isnull=False),
+                name="calling_domain_dns_due",
+            )
+        ]
 
     def __str__(self) -> str:
         if self.option == CallingDomainOption.SHARED and self.prefix:
@@ -242,8 +280,12 @@ class CallingDomain(models.Model):
         self.prefix = rules.normalize_prefix(self.prefix)
         previous_prefix = None
         if self.pk and self.option == CallingDomainOption.SHARED:
+            # Only a prefix the row held *as a shared domain* is fixed; a short-ID prefix from
+            # another option is not an allocated one and must not lock the row out of switching.
             previous_prefix = (
-                CallingDomain.objects.filter(pk=self.pk).values_list("prefix", flat=True).first()
+                CallingDomain.objects.filter(pk=self.pk, option=CallingDomainOption.SHARED)
+                .values_list("prefix", flat=True)
+                .first()
             )
         try:
             self.rule_warnings = rules.validate_meeting_settings(
@@ -256,8 +298,30 @@ class CallingDomain(models.Model):
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
                 errors.setdefault(field, []).extend(messages)
+        if "domain" not in errors and self.domain:
+            owner = self.current_owner_of_domain()
+            if owner is not None:
+                errors["domain"] = [
+                    f"{self.domain} is already a calling domain of tenant {owner}. "
+                    "A calling domain belongs to one tenant."
+                ]
         if errors:
             raise ValidationError(errors)
+
+    def current_owner_of_domain(self) -> Tenant | None:
+        """Another tenant that uses this (non-shared) calling domain, if any."""
+        if self.option == CallingDomainOption.SHARED:
+            return None
+        others = (
+            CallingDomain.objects.in_use()
+            .exclude(option=CallingDomainOption.SHARED)
+            .filter(domain__iexact=self.domain)
+            .select_related("tenant")
+        )
+        if self.pk:
+            others = others.exclude(pk=self.pk)
+        other = others.first()
+        return other.tenant if other else None
 
     @property
     def is_deprecated(self) -> bool:

@@ -1,0 +1,9 @@
+"""The staff side: tenants, their calling domains, gateways, the outbox and the audit trail.
+
+Every state change goes through `lifecycle.py`; every rule through `rules.py` (via model and
+formset validation), so the admin cannot disagree with the management commands.
+"""
+
+from onboarding.admin import records, tenants
+
+__all__ = ["records", "tenants"]

@@ -1,0 +1,138 @@
+"""The staff side: tenants, their calling domains, gateways and the audit trail.
+
+Every state change goes through `lifecycle.py`; every rule through `rules.py` (via model and
+formset validation), so the admin cannot disagree with the management commands.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from onboarding import lifecycle, mail
+from onboarding.admin.common import staff_actor
+from onboarding.models import (
+    AuditEvent,
+    Gateway,
+    OutboundEmail,
+)
+
+# Gateways and the audit log ---------------------------------------------------------------------
+
+
+@admin.register(Gateway)
+class GatewayAdmin(admin.ModelAdmin):
+    list_display = ["name", "ip_address", "hostname", "sip_host_display", "is_default"]
+    search_fields = ["name", "hostname", "ip_address"]
+    readonly_fields = ["is_default", "created_at"]
+    fields = ["name", "ip_address", "hostname", "sip_host", "is_default", "created_at"]
+
+    @admin.display(description="SIP/H.323 host")
+    def sip_host_display(self, gateway: Gateway) -> str:
+        return gateway.effective_sip_host
+
+    def has_delete_permission(self, request: HttpRequest, obj: Gateway | None = None) -> bool:
+        if obj is not None and (obj.is_default or obj.tenants.exists()):
+            return False
+        return super().has_delete_permission(request, obj)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    list_display = [
+        "created_at",
+        "tenant",
+        "action",
+        "from_status",
+        "to_status",
+        "actor_label",
+        "ip_address",
+    ]
+    list_filter = ["action", "actor_kind"]
+    search_fields = ["tenant__name", "action", "actor_label"]
+    list_select_related = ["tenant"]
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(OutboundEmail)
+class OutboundEmailAdmin(admin.ModelAdmin):
+    """The outbox. The message itself is never shown: it is encrypted and may hold a link."""
+
+    list_display = [
+        "created_at",
+        "kind",
+        "tenant",
+        "recipients_display",
+        "status",
+        "attempts",
+        "last_error",
+        "sent_at",
+        "message_id",
+    ]
+    list_filter = ["status", "kind"]
+    search_fields = ["tenant__name", "recipients__icontains", "subject"]
+    list_select_related = ["tenant"]
+    date_hierarchy = "created_at"
+    fields = [
+        "kind",
+        "tenant",
+        "recipients_display",
+        "subject",
+        "status",
+        "attempts",
+        "last_error",
+        "created_at",
+        "next_attempt_at",
+        "sent_at",
+        "message_id",
+        "idempotency_key",
+    ]
+    readonly_fields = fields
+    actions = ["send_again"]
+
+    @admin.display(description="Recipients")
+    def recipients_display(self, row: OutboundEmail) -> str:
+        return ", ".join(row.recipients)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # the page is a read-only view; the action below is the only way to act
+        return request.method in ("GET", "HEAD") or obj is None
+
+    @admin.action(description="Send again (re-rendered from the tenant's current data)")
+    def send_again(self, request: HttpRequest, queryset: QuerySet) -> None:
+        for row in queryset.select_related("tenant"):
+            try:
+                again = mail.email_send_again(row)
+            except ValueError as refusal:
+                self.message_user(request, str(refusal), messages.ERROR)
+            else:
+                lifecycle.audit_record(
+                    tenant=row.tenant,
+                    action="email_sent_again",
+                    actor=staff_actor(request),
+                    detail={"kind": row.kind, "outbox_id": again.pk},
+                )
+                self.message_user(
+                    request,
+                    f"{row.get_kind_display()} for {row.tenant} queued again to "
+                    f"{', '.join(again.recipients)}.",
+                    messages.SUCCESS,
+                )

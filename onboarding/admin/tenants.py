@@ -1,0 +1,506 @@
+"""The staff side: tenants, their calling domains, gateways and the audit trail.
+
+Every state change goes through `lifecycle.py`; every rule through `rules.py` (via model and
+formset validation), so the admin cannot disagree with the management commands.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
+
+from onboarding import lifecycle, rules
+from onboarding.admin.common import staff_actor
+from onboarding.admin.dns import check_dns_now, dns_attention, dns_table
+from onboarding.admin.tokens import TokenAdminMixin
+from onboarding.forms import EmailListField, LineListField
+from onboarding.lifecycle import TransitionRefused
+from onboarding.models import (
+    CallingDomain,
+    Gateway,
+    OutboundEmail,
+    Tenant,
+    TenantStatus,
+)
+from onboarding.rules import CallingDomainOption
+
+# How many audit events the tenant page shows inline; the full list is in the audit admin.
+AUDIT_TRAIL_ON_PAGE = 100
+
+
+# Calling domains inline ------------------------------------------------------------------------
+
+
+class CallingDomainFormSet(BaseInlineFormSet):
+    """Rules that span a tenant's calling domains, checked before anything is saved."""
+
+    def clean(self) -> None:
+        super().clean()
+        kept = [
+            form for form in self.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        if any(form.errors for form in self.forms):
+            return
+        if not kept:
+            raise ValidationError("Add at least one calling domain.")
+        names = [form.instance.domain for form in kept]
+        rules.check_no_repeated_domains(names)
+        rules.check_teams_clash(
+            calling_domains=names, teams_domains=self.instance.teams_interop_domains or []
+        )
+        new_shared = sum(
+            1
+            for form in kept
+            if form.instance.option == CallingDomainOption.SHARED and not form.instance.prefix
+        )
+        if new_shared and lifecycle.shared_prefixes_free() < new_shared:
+            raise ValidationError(lifecycle.PrefixPoolExhausted().message)
+
+
+class CallingDomainInline(admin.TabularInline):
+    model = CallingDomain
+    formset = CallingDomainFormSet
+    extra = 0
+    min_num = 1
+    fields = [
+        "option",
+        "domain",
+        "meeting_id_length",
+        "prefix",
+        "sfb_additional_gateway",
+        "dns_state",
+        "ownership_code",
+    ]
+    readonly_fields = ["dns_state", "ownership_code"]
+
+    def get_extra(self, request: HttpRequest, obj: Tenant | None = None, **kwargs: Any) -> int:
+        return 0 if obj else 1
+
+    def has_delete_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
+        # Removing a domain from a live tenant would cut off its invitations; that is a
+        # separate, guarded operation. Mistakes can be removed before the tenant is invited.
+        if obj is not None and obj.status not in (TenantStatus.DRAFT, TenantStatus.DNS_PENDING):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    @admin.display(description="DNS")
+    def dns_state(self, calling_domain: CallingDomain) -> str:
+        if not calling_domain.pk or not calling_domain.needs_dns:
+            return "not needed"
+        if calling_domain.drift_flagged_at:
+            return f"records changed (flagged {calling_domain.drift_flagged_at:%Y-%m-%d %H:%M})"
+        if calling_domain.verified_at:
+            return f"verified {calling_domain.verified_at:%Y-%m-%d %H:%M}"
+        return "not verified yet"
+
+
+class OutboundEmailInline(admin.TabularInline):
+    """The tenant's outbox, newest first; read-only (send again from the outbox page)."""
+
+    model = OutboundEmail
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = [
+        "kind",
+        "recipients_display",
+        "status",
+        "attempts",
+        "last_error",
+        "sent_at",
+        "created_at",
+    ]
+    readonly_fields = fields
+    ordering = ["-created_at", "-id"]
+    verbose_name = "email"
+    verbose_name_plural = "emails"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Recipients")
+    def recipients_display(self, row: OutboundEmail) -> str:
+        return ", ".join(row.recipients)
+
+
+# Tenants ----------------------------------------------------------------------------------------
+
+
+class TenantAdminForm(forms.ModelForm):
+    token_upload_contacts = EmailListField(
+        label="Token-upload contacts",
+        help_text="Who receives the upload link, one address per line. Blank: the main contact.",
+    )
+    service_notification_contacts = EmailListField(
+        label="Service-notification contacts",
+        help_text="Who is told the service is ready, one address per line. Blank: the main "
+        "contact.",
+    )
+    access_scope_units = LineListField(
+        label="Organisational units or groups",
+        help_text="Only when access is limited: one OU path or group address per line. Google "
+        "cannot limit access to single users.",
+    )
+    teams_interop_domains = LineListField(
+        label="Teams interop domains",
+        help_text="Domains this tenant uses for Teams video interop, one per line. None may "
+        "also be a Meet calling domain.",
+    )
+
+    class Meta:
+        model = Tenant
+        fields = [
+            "name",
+            "main_contact_email",
+            "token_upload_contacts",
+            "service_notification_contacts",
+            "gateway",
+            "access_scope",
+            "access_scope_units",
+            "teams_interop_domains",
+            "enable_when_dns_verified",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.instance.pk and "gateway" in self.fields:
+            self.fields["gateway"].initial = Gateway.objects.filter(is_default=True).first()
+
+
+class DeprecatedSettingFilter(admin.SimpleListFilter):
+    title = "deprecated setting"
+    parameter_name = "deprecated"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        return [("yes", "Has a deprecated setting"), ("no", "None")]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        deprecated = tenants_with_deprecated_setting()
+        if self.value() == "yes":
+            return queryset.filter(pk__in=deprecated)
+        if self.value() == "no":
+            return queryset.exclude(pk__in=deprecated)
+        return queryset
+
+
+def tenants_with_deprecated_setting() -> QuerySet:
+    return (
+        CallingDomain.objects.in_use()
+        .filter(meeting_id_length=rules.MeetingIdLength.SHORT)
+        .values("tenant_id")
+    )
+
+
+@admin.register(Tenant)
+class TenantAdmin(TokenAdminMixin, admin.ModelAdmin):
+    form = TenantAdminForm
+    inlines = [CallingDomainInline, OutboundEmailInline]
+    list_display = [
+        "name",
+        "status_display",
+        "calling_domains_display",
+        "gateway",
+        "badges",
+        dns_attention,
+        "days_in_state",
+    ]
+    list_filter = [
+        "status",
+        ("calling_domains__option", admin.ChoicesFieldListFilter),
+        DeprecatedSettingFilter,
+        "gateway",
+    ]
+    search_fields = [
+        "name",
+        "calling_domains__domain",
+        "main_contact_email",
+        "token_upload_contacts__icontains",
+        "service_notification_contacts__icontains",
+    ]
+    list_select_related = ["gateway"]
+    list_per_page = 50
+    readonly_fields = [
+        "status_display",
+        "badges",
+        "status_changed_at",
+        "created_at",
+        "token_panel",
+        "email_previews_link",
+        "dns_records",
+        "audit_trail",
+    ]
+    actions = [
+        "enable_tenants",
+        "suspend_tenants",
+        "resume_tenants",
+        "issue_upload_links",
+        "revoke_tokens",
+        check_dns_now,
+    ]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Tenant | None = None) -> Any:
+        fieldsets: list[tuple[str | None, dict[str, Any]]] = [
+            (
+                None,
+                {
+                    "fields": [
+                        "name",
+                        "main_contact_email",
+                        "token_upload_contacts",
+                        "service_notification_contacts",
+                        "gateway",
+                    ]
+                },
+            ),
+            (
+                "Access and interop",
+                {
+                    "fields": [
+                        "access_scope",
+                        "access_scope_units",
+                        "teams_interop_domains",
+                        "enable_when_dns_verified",
+                    ]
+                },
+            ),
+        ]
+        if obj is not None:
+            fieldsets.insert(
+                0,
+                (
+                    "State",
+                    {"fields": ["status_display", "badges", "status_changed_at", "created_at"]},
+                ),
+            )
+            fieldsets.append(("Security token", {"fields": ["token_panel"]}))
+            fieldsets.append(("Emails", {"fields": ["email_previews_link"]}))
+            fieldsets.append(("DNS", {"fields": ["dns_records"]}))
+            fieldsets.append(("Audit trail", {"fields": ["audit_trail"]}))
+        return fieldsets
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).prefetch_related("calling_domains")
+
+    def get_urls(self) -> list[Any]:
+        from django.urls import path
+
+        previews = path(
+            "<int:tenant_id>/emails/",
+            self.admin_site.admin_view(self.email_previews_view),
+            name="onboarding_tenant_email_previews",
+        )
+        return [previews, *super().get_urls()]
+
+    def email_previews_view(self, request: HttpRequest, tenant_id: int) -> Any:
+        from django.shortcuts import get_object_or_404
+        from django.template.response import TemplateResponse
+
+        from onboarding import previews
+
+        tenant = get_object_or_404(Tenant, pk=tenant_id)
+        if not self.has_view_permission(request, tenant):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"Email previews for {tenant.name}",
+            "tenant": tenant,
+            "previews": previews.tenant_previews(tenant),
+        }
+        return TemplateResponse(request, "admin/onboarding/tenant/email_previews.html", context)
+
+    @admin.display(description="Emails")
+    def email_previews_link(self, tenant: Tenant) -> str:
+        from django.urls import reverse
+
+        url = reverse("admin:onboarding_tenant_email_previews", args=[tenant.pk])
+        return format_html('<a href="{}">Preview every email this tenant can receive</a>', url)
+
+    def get_actions(self, request: HttpRequest) -> dict[str, Any]:
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def has_delete_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
+        # Tenants are offboarded, never deleted: the record and its audit trail stay.
+        return False
+
+    # Columns ------------------------------------------------------------------------------------
+
+    @admin.display(description="Status", ordering="status")
+    def status_display(self, tenant: Tenant) -> str:
+        return lifecycle.status_label(tenant, list(tenant.calling_domains.all()))
+
+    @admin.display(description="Calling domains")
+    def calling_domains_display(self, tenant: Tenant) -> str:
+        domains = [d for d in tenant.calling_domains.all() if d.retired_at is None]
+        return format_html_join(
+            mark_safe("<br>"),
+            "{} <small>({}, {} IDs{}{})</small>",
+            (
+                (
+                    rules.display_domain(d.domain),
+                    CallingDomainOption(d.option).label.split(" (")[0],
+                    d.meeting_id_length,
+                    f", prefix {d.prefix}" if d.prefix else "",
+                    ", SfB gateway" if d.sfb_additional_gateway else "",
+                )
+                for d in domains
+            ),
+        )
+
+    @admin.display(description="Badges")
+    def badges(self, tenant: Tenant) -> str:
+        domains = [d for d in tenant.calling_domains.all() if d.retired_at is None]
+        if any(d.is_deprecated for d in domains):
+            return format_html(
+                '<span class="deprecated-badge" style="background:#ba2121;color:#fff;'
+                'padding:1px 6px;border-radius:3px;" title="{}">deprecated setting</span>',
+                "; ".join(
+                    w.message
+                    for d in domains
+                    for w in rules.deprecation_warnings(
+                        option=d.option, meeting_id_length=d.meeting_id_length
+                    )
+                ),
+            )
+        return ""
+
+    @admin.display(description="Days in state", ordering="status_changed_at")
+    def days_in_state(self, tenant: Tenant) -> int:
+        return (timezone.now() - tenant.status_changed_at).days
+
+    @admin.display(description="DNS records")
+    def dns_records(self, tenant: Tenant) -> str:
+        return dns_table(tenant)
+
+    @admin.display(description="Audit trail")
+    def audit_trail(self, tenant: Tenant) -> str:
+        events = tenant.audit_events.select_related("actor_user")[:AUDIT_TRAIL_ON_PAGE]
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            (
+                (
+                    f"{e.created_at:%Y-%m-%d %H:%M:%S}",
+                    e.action,
+                    f"{e.from_status} → {e.to_status}" if e.to_status else "",
+                    e.actor_label or e.get_actor_kind_display(),
+                    e.ip_address or "",
+                    ", ".join(f"{k}: {v}" for k, v in sorted(e.detail.items())),
+                )
+                for e in events
+            ),
+        )
+        return format_html(
+            '<table class="audit-trail"><thead><tr><th>When (UTC)</th><th>What</th>'
+            "<th>State</th><th>Who</th><th>IP</th><th>Details</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
+            rows or format_html('<tr><td colspan="6">No events yet.</td></tr>'),
+        )
+
+    # Saving -------------------------------------------------------------------------------------
+
+    def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
+        obj.save()
+        if change:
+            if form.changed_data:
+                lifecycle.audit_record(
+                    tenant=obj,
+                    action="changed",
+                    actor=staff_actor(request),
+                    detail={"fields": ", ".join(form.changed_data)},
+                )
+        else:
+            lifecycle.audit_record(
+                tenant=obj, action="created", actor=staff_actor(request), to_status=obj.status
+            )
+
+    def get_inlines(self, request: HttpRequest, obj: Tenant | None) -> list[Any]:
+        return [CallingDomainInline, OutboundEmailInline] if obj else [CallingDomainInline]
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        if formset.model is not CallingDomain:
+            super().save_formset(request, form, formset, change)
+            return
+        instances = formset.save(commit=False)
+        for deleted in formset.deleted_objects:
+            lifecycle.audit_record(
+                tenant=form.instance,
+                action="calling_domain_removed",
+                actor=staff_actor(request),
+                detail={"domain": deleted.domain},
+            )
+            deleted.delete()
+        for calling_domain in instances:
+            is_new = calling_domain.pk is None
+            lifecycle.calling_domain_save(calling_domain)
+            if is_new:
+                lifecycle.audit_record(
+                    tenant=form.instance,
+                    action="calling_domain_added",
+                    actor=staff_actor(request),
+                    detail={"domain": calling_domain.domain, "option": calling_domain.option},
+                )
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        super().save_related(request, form, formsets, change)
+        tenant = form.instance
+        lifecycle.tenant_domains_changed(tenant, actor=staff_actor(request))
+        # ticking "enable automatically" after DNS already verified enables it now
+        lifecycle.tenant_dns_verified(tenant=tenant, actor=staff_actor(request))
+        self._warn_deprecated(request, tenant)
+
+    def _warn_deprecated(self, request: HttpRequest, tenant: Tenant) -> None:
+        shown: set[str] = set()
+        for calling_domain in tenant.calling_domains.in_use():
+            for warning in rules.deprecation_warnings(
+                option=calling_domain.option, meeting_id_length=calling_domain.meeting_id_length
+            ):
+                if warning.code not in shown:
+                    shown.add(warning.code)
+                    messages.warning(request, f"{calling_domain.domain}: {warning.message}")
+
+    # Actions ------------------------------------------------------------------------------------
+
+    def _run_transition(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet,
+        transition: Callable[..., Tenant],
+        done: str,
+    ) -> None:
+        actor = staff_actor(request)
+        for tenant in queryset:
+            try:
+                transition(tenant=tenant, actor=actor)
+            except TransitionRefused as refusal:
+                self.message_user(request, refusal.message, messages.ERROR)
+            else:
+                self.message_user(request, f"{tenant.name} {done}.", messages.SUCCESS)
+
+    @admin.action(description="Enable selected tenants (send the upload invitation)")
+    def enable_tenants(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._run_transition(request, queryset, lifecycle.tenant_enable, "is enabled")
+
+    @admin.action(description="Suspend selected tenants")
+    def suspend_tenants(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._run_transition(request, queryset, lifecycle.tenant_suspend, "is suspended")
+
+    @admin.action(description="Resume selected tenants")
+    def resume_tenants(self, request: HttpRequest, queryset: QuerySet) -> None:
+        self._run_transition(request, queryset, lifecycle.tenant_resume, "is resumed")

@@ -1,0 +1,183 @@
+"""One small named function per tenant email: who gets it, under which idempotency key, with
+what context. Each records the email through the outbox in the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from onboarding import instructions, invitations
+from onboarding.mail import composer, email_queue
+from onboarding.models import (
+    CallingDomain,
+    EmailKind,
+    OutboundEmail,
+    SecurityToken,
+    Tenant,
+    TenantStatus,
+)
+
+
+def tenant_context(tenant: Tenant) -> dict[str, Any]:
+    return {
+        "tenant": tenant,
+        "values": instructions.tenant_values(tenant),
+        "access_scope_advice": instructions.access_scope_advice(tenant),
+        "google_admin_path": instructions.GOOGLE_ADMIN_PATH,
+        "google_admin_path_older": instructions.GOOGLE_ADMIN_PATH_OLDER,
+        "token_type": instructions.TOKEN_TYPE,
+        "suggested_token_name": instructions.SUGGESTED_TOKEN_NAME,
+    }
+
+
+def _link_context(issued: invitations.IssuedLink) -> dict[str, Any]:
+    return {"upload_url": issued.url, "upload_expires_at": issued.invitation.expires_at}
+
+
+def _existing(idempotency_key: str) -> OutboundEmail | None:
+    return OutboundEmail.objects.filter(idempotency_key=idempotency_key).first()
+
+
+@composer(EmailKind.INITIAL)
+def initial_email_queue(
+    tenant: Tenant, idempotency_key: str, now: datetime, issued_by: str = ""
+) -> OutboundEmail:
+    """The invitation to upload the token, with a fresh link, to the token-upload contacts."""
+    # A repeat must not issue a link: that would revoke the one in the email already recorded.
+    existing = _existing(idempotency_key)
+    if existing is not None:
+        return existing
+    _require_link_state(tenant)
+    issued = invitations.invitation_issue(tenant=tenant, issued_by=issued_by, now=now)
+    return email_queue(
+        kind=EmailKind.INITIAL,
+        idempotency_key=idempotency_key,
+        recipients=tenant.token_upload_recipients,
+        tenant=tenant,
+        context={**tenant_context(tenant), **_link_context(issued)},
+        now=now,
+    )
+
+
+def new_link_queue(tenant: Tenant, issued_by: str, now: datetime) -> invitations.IssuedLink:
+    """A new link (which revokes the earlier ones) to the token-upload contacts only."""
+    issued = invitations.invitation_issue(tenant=tenant, issued_by=issued_by, now=now)
+    email_queue(
+        kind=EmailKind.NEW_LINK,
+        idempotency_key=f"new_link:{tenant.pk}:{issued.invitation.pk}",
+        recipients=tenant.token_upload_recipients,
+        tenant=tenant,
+        context={**tenant_context(tenant), **_link_context(issued)},
+        now=now,
+    )
+    return issued
+
+
+def _require_link_state(tenant: Tenant) -> None:
+    """Links go only to tenants that may upload: invited or active."""
+    if tenant.status not in (TenantStatus.INVITED, TenantStatus.ACTIVE):
+        raise ValueError(
+            f"{tenant.name} is {tenant.get_status_display().lower()}: no upload link is sent."
+        )
+
+
+@composer(EmailKind.NEW_LINK)
+def _new_link_again(tenant: Tenant, idempotency_key: str, now: datetime) -> OutboundEmail:
+    _require_link_state(tenant)
+    issued = new_link_queue(tenant, "send again", now)
+    return OutboundEmail.objects.get(idempotency_key=f"new_link:{tenant.pk}:{issued.invitation.pk}")
+
+
+def confirmation_queue(tenant: Tenant, token: SecurityToken, now: datetime) -> OutboundEmail:
+    """The service is ready: to the service-notification contacts."""
+    return email_queue(
+        kind=EmailKind.CONFIRMATION,
+        idempotency_key=f"confirmation:{tenant.pk}:{token.pk}",
+        recipients=tenant.service_notification_recipients,
+        tenant=tenant,
+        context={**tenant_context(tenant), "token": token},
+        now=now,
+    )
+
+
+def token_replaced_queue(tenant: Tenant, token: SecurityToken, now: datetime) -> OutboundEmail:
+    return email_queue(
+        kind=EmailKind.TOKEN_REPLACED,
+        idempotency_key=f"token_replaced:{tenant.pk}:{token.pk}",
+        recipients=tenant.service_notification_recipients,
+        tenant=tenant,
+        context={**tenant_context(tenant), "token": token},
+        now=now,
+    )
+
+
+def reminder_queue(tenant: Tenant, idempotency_key: str, step: int, now: datetime) -> OutboundEmail:
+    """A reminder with a fresh link (the earlier link stops working, and the email says so)."""
+    existing = _existing(idempotency_key)
+    if existing is not None:
+        return existing
+    issued = invitations.invitation_issue(tenant=tenant, issued_by="reminder", now=now)
+    return email_queue(
+        kind=EmailKind.REMINDER,
+        idempotency_key=idempotency_key,
+        recipients=tenant.token_upload_recipients,
+        tenant=tenant,
+        context={
+            **tenant_context(tenant),
+            **_link_context(issued),
+            "step": step,
+            "days_since_invited": (now - tenant.invited_at).days,
+        },
+        now=now,
+    )
+
+
+def dns_instructions_key(calling_domain: CallingDomain) -> str:
+    # the name is part of it: a renamed domain needs new records, so new instructions
+    return f"dns_instructions:{calling_domain.pk}:{calling_domain.domain}"
+
+
+def dns_instructions_queue_new(
+    tenant: Tenant, own_domains: list[CallingDomain], now: datetime
+) -> list[OutboundEmail]:
+    """One DNS instructions email per own domain, the first time the tenant has it."""
+    keys = {dns_instructions_key(cd): cd for cd in own_domains if cd.verified_at is None}
+    sent = set(
+        OutboundEmail.objects.filter(idempotency_key__in=keys).values_list(
+            "idempotency_key", flat=True
+        )
+    )
+    return [
+        dns_instructions_queue(tenant, calling_domain, key, now)
+        for key, calling_domain in keys.items()
+        if key not in sent
+    ]
+
+
+def dns_instructions_queue(
+    tenant: Tenant, calling_domain: CallingDomain, idempotency_key: str, now: datetime
+) -> OutboundEmail:
+    """The records to publish, the ownership code and the DNS status link."""
+    from onboarding import dns
+
+    return email_queue(
+        kind=EmailKind.DNS_INSTRUCTIONS,
+        idempotency_key=idempotency_key,
+        recipients=tenant.token_upload_recipients,
+        tenant=tenant,
+        context={
+            **tenant_context(tenant),
+            "calling_domain": calling_domain,
+            "records": dns.calling_domain_expected_records(calling_domain),
+            "dns_status_url": invitations.dns_status_url(tenant),
+        },
+        now=now,
+    )
+
+
+@composer(EmailKind.DNS_INSTRUCTIONS)
+def _dns_instructions_again(tenant: Tenant, idempotency_key: str, now: datetime) -> OutboundEmail:
+    own = CallingDomain.objects.in_use().own().filter(tenant=tenant).first()
+    if own is None:
+        raise ValueError(f"{tenant.name} has no own domain, so there are no DNS instructions.")
+    return dns_instructions_queue(tenant, own, idempotency_key, now)

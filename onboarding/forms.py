@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+
+from onboarding import rules
+
+_SEPARATORS = re.compile(r"[\s,;]+")
+
+
+class LineListField(forms.CharField):
+    """A list edited as text, one entry per line; stored as a JSON list."""
+
+    widget = forms.Textarea(attrs={"rows": 3, "cols": 60})
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("required", False)
+        kwargs.pop("encoder", None)
+        kwargs.pop("decoder", None)
+        super().__init__(*args, **kwargs)
+
+    def prepare_value(self, value: Any) -> str:
+        if isinstance(value, list | tuple):
+            return "\n".join(str(item) for item in value)
+        return value or ""
+
+    def split(self, text: str) -> list[str]:
+        return [line.strip() for line in text.splitlines() if line.strip()]
+
+    def to_python(self, value: Any) -> list[str]:
+        if isinstance(value, list | tuple):
+            return [str(item).strip() for item in value if str(item).strip()]
+        return self.split(super().to_python(value) or "")
+
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        return self.to_python(initial or []) != self.to_python(data or "")
+
+
+class EmailListField(LineListField):
+    """Email addresses separated by new lines, commas or spaces; each one a plain address.
+
+    A header injection attempt ("a@b.com\\r\\nBcc: ...") splits into pieces that are not addresses,
+    so it is refused rather than smuggled into a header.
+    """
+
+    def split(self, text: str) -> list[str]:
+        return [part for part in _SEPARATORS.split(text) if part]
+
+    def validate(self, value: list[str]) -> None:
+        super().validate(value)
+        bad = []
+        for address in value:
+            try:
+                validate_email(address)
+            except ValidationError:
+                bad.append(address)
+        if bad:
+            raise ValidationError(
+                "Not an email address: %(bad)s. Enter one address per line.",
+                params={"bad": ", ".join(bad)},
+            )
+        seen: set[str] = set()
+        value[:] = [a for a in value if not (a.lower() in seen or seen.add(a.lower()))]
+
+
+class UploadForm(forms.Form):
+    """The customer's token upload: the token, each short-ID prefix again, and the trusted tick."""
+
+    token = forms.CharField(
+        label="Security token",
+        strip=False,
+        widget=forms.PasswordInput(
+            render_value=False,
+            attrs={"autocomplete": "off", "spellcheck": "false", "autocapitalize": "off"},
+        ),
+        help_text="Paste the token Google Admin showed you when you created it.",
+    )
+    trusted = forms.BooleanField(
+        label="I have set this token to Trusted in Google Admin.",
+        help_text="Trusted lets your registered video systems skip the Meet lobby.",
+        error_messages={
+            "required": "Set the token to Trusted in Google Admin, then tick this box."
+        },
+    )
+
+    def __init__(self, *args: Any, calling_domains: Iterable[Any] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.prefix_domains = {}
+        for calling_domain in calling_domains:
+            if not calling_domain.prefix:
+                continue
+            name = f"prefix_{calling_domain.pk}"
+            self.prefix_domains[name] = calling_domain
+            self.fields[name] = forms.CharField(
+                label=f"Meeting ID prefix you entered for {calling_domain.domain}",
+                max_length=20,
+                widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+                help_text="Type it again to confirm it matches Google Admin.",
+            )
+        # the trusted tick reads best last
+        self.order_fields([*(n for n in self.fields if n != "trusted"), "trusted"])
+
+    def clean_token(self) -> str:
+        return rules.normalize_token(
+            self.cleaned_data.get("token"), max_length=settings.TOKEN_MAX_LENGTH
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        for name, calling_domain in self.prefix_domains.items():
+            typed = (cleaned.get(name) or "").strip()
+            if name in cleaned and typed != calling_domain.prefix:
+                self.add_error(
+                    name,
+                    f"That does not match the prefix for {calling_domain.domain}, which is "
+                    f"{calling_domain.prefix}. Enter {calling_domain.prefix} in Google Admin "
+                    "and here.",
+                )
+        return cleaned

@@ -1,0 +1,70 @@
+"""What the customer types into Google Admin, per calling domain: one source for every email and
+page that shows it, so the values can never differ between them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from onboarding import rules
+from onboarding.models import CallingDomain, Tenant
+from onboarding.rules import AccessScope, CallingDomainOption, MeetingIdLength
+
+# Google Admin's menu path, in the current console and in older ones (domain.md, "The journey").
+GOOGLE_ADMIN_PATH = "Apps > Google Workspace > Google Meet > Interoperability tokens"
+GOOGLE_ADMIN_PATH_OLDER = "Apps > Google Workspace > Google Meet > Gateways for Interoperability"
+TOKEN_TYPE = "Pexip"  # noqa: S105 (the token type Google Admin lists, not a secret)
+SUGGESTED_TOKEN_NAME = "PexipInterop"  # noqa: S105 (a label)
+
+
+@dataclass(frozen=True)
+class GoogleAdminValues:
+    domain: str
+    domain_display: str
+    option_label: str
+    meeting_id_length: str
+    gateway_ip: str
+    gateway_hostname: str
+    prefix: str
+    sfb_instruction: str
+    sfb_hostname: str
+    example_dial_string: str
+
+
+def calling_domain_values(calling_domain: CallingDomain, tenant: Tenant) -> GoogleAdminValues:
+    gateway = tenant.gateway
+    short = calling_domain.meeting_id_length == MeetingIdLength.SHORT
+    return GoogleAdminValues(
+        domain=calling_domain.domain,
+        domain_display=rules.display_domain(calling_domain.domain),
+        option_label=CallingDomainOption(calling_domain.option).label,
+        meeting_id_length="Short" if short else "Long",
+        gateway_ip=gateway.ip_address,
+        gateway_hostname=gateway.hostname,
+        prefix=calling_domain.prefix if short else "",
+        sfb_instruction=rules.sfb_instruction(
+            option=calling_domain.option,
+            sfb_additional_gateway=calling_domain.sfb_additional_gateway,
+        ),
+        sfb_hostname=rules.SFB_GATEWAY_HOSTNAME if calling_domain.sfb_additional_gateway else "",
+        example_dial_string=rules.example_dial_string(
+            domain=calling_domain.domain,
+            meeting_id_length=calling_domain.meeting_id_length,
+            prefix=calling_domain.prefix,
+        ),
+    )
+
+
+def tenant_values(tenant: Tenant) -> list[GoogleAdminValues]:
+    domains = [d for d in tenant.calling_domains.all() if d.retired_at is None]
+    return [calling_domain_values(d, tenant) for d in domains]
+
+
+def access_scope_advice(tenant: Tenant) -> str:
+    if tenant.access_scope == AccessScope.SELECTED and tenant.access_scope_units:
+        units = ", ".join(tenant.access_scope_units)
+        return (
+            f"Interoperability is meant for these organisational units or groups only: {units}. "
+            "Set up that restriction first, before you tick 'Allow interoperability with other "
+            "systems', so it is never briefly open to everyone."
+        )
+    return "Interoperability is meant for your whole organisation."

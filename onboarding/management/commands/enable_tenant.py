@@ -1,0 +1,10 @@
+from onboarding import lifecycle
+from onboarding.management.transition_command import TenantTransitionCommand
+
+
+class Command(TenantTransitionCommand):
+    help = (
+        "Enable onboarding for a tenant: it is invited to upload its token. "
+        "Refused while any own domain's DNS is unverified."
+    )
+    transition = staticmethod(lifecycle.tenant_enable)

@@ -1,0 +1,7 @@
+from onboarding import lifecycle
+from onboarding.management.transition_command import TenantTransitionCommand
+
+
+class Command(TenantTransitionCommand):
+    help = "Resume a suspended tenant: it returns to the state it was suspended from."
+    transition = staticmethod(lifecycle.tenant_resume)

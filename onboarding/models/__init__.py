@@ -1,0 +1,47 @@
+"""The onboarding models, one module per responsibility; import them from here."""
+
+from onboarding.models.dns import DnsCheck, DnsVerdict, DomainVerdict
+from onboarding.models.outbox import (
+    EmailKind,
+    Heartbeat,
+    OutboundEmail,
+    OutboxStatus,
+)
+from onboarding.models.tenants import (
+    ActorKind,
+    AuditEvent,
+    CallingDomain,
+    CallingDomainQuerySet,
+    Gateway,
+    Tenant,
+    TenantStatus,
+    new_ownership_code,
+    validate_email_list,
+)
+from onboarding.models.tokens import (
+    SecurityToken,
+    TokenState,
+    UploadInvitation,
+)
+
+__all__ = [
+    "ActorKind",
+    "AuditEvent",
+    "CallingDomain",
+    "CallingDomainQuerySet",
+    "DnsCheck",
+    "DnsVerdict",
+    "DomainVerdict",
+    "EmailKind",
+    "Gateway",
+    "Heartbeat",
+    "OutboundEmail",
+    "OutboxStatus",
+    "SecurityToken",
+    "Tenant",
+    "TenantStatus",
+    "TokenState",
+    "UploadInvitation",
+    "new_ownership_code",
+    "validate_email_list",
+]

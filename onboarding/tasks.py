@@ -1,0 +1,40 @@
+"""Celery tasks: thin. Each takes ids (never secrets), calls one function, and is idempotent."""
+
+from celery import shared_task
+
+from onboarding import dns_checks, mail, reminders, tokens
+from onboarding.heartbeats import heartbeat_record
+
+
+@shared_task(ignore_result=True)
+def send_emails(outbox_ids: list[int]) -> int:
+    return mail.email_send(outbox_ids)
+
+
+@shared_task(ignore_result=True)
+def sweep_outbox() -> dict[str, int]:
+    result = mail.outbox_sweep()
+    heartbeat_record("outbox_sweeper")
+    return {"reclaimed": result.reclaimed, "requeued": result.requeued}
+
+
+@shared_task(ignore_result=True)
+def sweep_dns() -> dict[str, int]:
+    """Check the own domains that are due; runs every minute from the beat schedule."""
+    result = dns_checks.dns_sweep()
+    heartbeat_record("dns_sweeper")
+    return dict(vars(result))
+
+
+@shared_task(ignore_result=True)
+def destroy_expired_tokens() -> int:
+    destroyed = tokens.tokens_destroy_expired()
+    heartbeat_record("token_destroyer")
+    return destroyed
+
+
+@shared_task(ignore_result=True)
+def send_reminders() -> int:
+    queued = reminders.reminders_send()
+    heartbeat_record("reminders")
+    return queued

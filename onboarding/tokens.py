@@ -1,0 +1,186 @@
+"""Storing, replacing, revoking and destroying security tokens, and re-issuing upload links.
+
+Each operation is one transaction: the link is consumed, the token stored, the tenant moved on
+(through lifecycle's conditional UPDATE) and its email recorded together, or none of it happens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from onboarding import emails, invitations, lifecycle, secrets
+from onboarding.lifecycle import Actor, TransitionRefused
+from onboarding.models import (
+    CallingDomain,
+    SecurityToken,
+    Tenant,
+    TenantStatus,
+    TokenState,
+    UploadInvitation,
+)
+
+S = TenantStatus
+# Links can be re-issued while the customer may still upload: before and after the first token.
+LINK_STATES = frozenset({S.INVITED, S.ACTIVE})
+# A second "send a new link" press within this time sends nothing: the first link is on its way.
+NEW_LINK_DEBOUNCE = timedelta(minutes=10)
+
+
+@dataclass(frozen=True)
+class StoredToken:
+    token: SecurityToken
+    replaced: bool
+
+
+def token_store(
+    *,
+    invitation: UploadInvitation,
+    token: str,
+    actor: Actor,
+    now: datetime | None = None,
+) -> StoredToken:
+    """Consume the link and store the (already validated) token, in one transaction.
+
+    The first token makes the tenant active and queues the confirmation (once every own domain
+    is verified); a later one replaces the current token, which is kept encrypted for the grace
+    period, and queues "token replaced".
+    """
+    now = now or timezone.now()
+    with transaction.atomic():
+        tenant = Tenant.objects.select_for_update().get(pk=invitation.tenant_id)
+        if tenant.status not in LINK_STATES:
+            raise TransitionRefused(f"{tenant.name} is not accepting a token right now.")
+        if not invitations.invitation_consume(invitation, now=now):
+            raise TransitionRefused("This link has just been used or replaced by a newer one.")
+        replaced = tenant.status == S.ACTIVE
+        SecurityToken.objects.filter(tenant=tenant, state=TokenState.CURRENT).update(
+            state=TokenState.PREVIOUS, replaced_at=now
+        )
+        stored = SecurityToken.objects.create(
+            tenant=tenant,
+            ciphertext=secrets.encrypt(token),
+            fingerprint=secrets.fingerprint(token),
+            uploaded_at=now,
+            source_ip=actor.ip_address,
+            invitation=invitation,
+        )
+        detail = {"fingerprint": stored.fingerprint}
+        if replaced:
+            lifecycle.audit_record(
+                tenant=tenant, action="token_replaced", actor=actor, now=now, detail=detail
+            )
+            emails.token_replaced_queue(tenant, stored, now)
+        else:
+            lifecycle.tenant_activate(tenant=tenant, actor=actor, now=now, detail=detail)
+            confirmation_queue_if_ready(tenant, stored, now=now)
+    return StoredToken(token=stored, replaced=replaced)
+
+
+def own_domains_ready(tenant: Tenant) -> bool:
+    """Every own domain in use is verified (DNS drift flags hold the confirmation back too)."""
+    own = CallingDomain.objects.in_use().own().filter(tenant=tenant)
+    return not own.filter(Q(verified_at__isnull=True) | Q(drift_flagged_at__isnull=False)).exists()
+
+
+def confirmation_queue_if_ready(
+    tenant: Tenant, token: SecurityToken | None = None, *, now: datetime | None = None
+) -> bool:
+    """The confirmation goes out once the token is stored and every own domain is verified.
+
+    Called again when a domain verifies; the idempotency key makes repeats harmless.
+    """
+    token = token or SecurityToken.objects.filter(tenant=tenant, state=TokenState.CURRENT).first()
+    if token is None or not own_domains_ready(tenant):
+        return False
+    emails.confirmation_queue(tenant, token, now or timezone.now())
+    return True
+
+
+def upload_link_reissue(
+    *, tenant: Tenant, actor: Actor, now: datetime | None = None
+) -> invitations.IssuedLink:
+    """A new link to the token-upload contacts (never to an address typed on a page)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        if tenant.status not in LINK_STATES:
+            raise TransitionRefused(
+                f"{tenant.name} is {tenant.get_status_display().lower()}; upload links are "
+                "issued only to invited or active tenants."
+            )
+        issued = emails.new_link_queue(tenant, actor.label, now)
+        lifecycle.audit_record(
+            tenant=tenant,
+            action="upload_link_issued",
+            actor=actor,
+            now=now,
+            detail={"invitation": issued.invitation.pk},
+        )
+    return issued
+
+
+def customer_link_request(
+    *, invitation: UploadInvitation, actor: Actor, now: datetime | None = None
+) -> invitations.IssuedLink | None:
+    """A customer asks for a new link from an expired, replaced or used one.
+
+    Old links cannot do it forever, a tenant gets a bounded number a day, and a second press
+    within minutes sends nothing more (the first link is on its way). None means nothing new
+    was sent because one just was.
+    """
+    now = now or timezone.now()
+    if invitation.created_at < now - settings.NEW_LINK_REQUEST_MAX_AGE:
+        raise TransitionRefused(
+            "This link is too old to ask for a new one. Please contact us to continue."
+        )
+    tenant = invitation.tenant
+    recent = UploadInvitation.objects.filter(
+        tenant=tenant,
+        created_at__gt=now - NEW_LINK_DEBOUNCE,
+        used_at__isnull=True,
+        revoked_at__isnull=True,
+    )
+    if recent.exclude(pk=invitation.pk).exists():
+        return None
+    requested_today = tenant.audit_events.filter(
+        action="upload_link_issued",
+        actor_kind=actor.kind,
+        created_at__gt=now - timedelta(days=1),
+    ).count()
+    if requested_today >= settings.NEW_LINKS_PER_TENANT_PER_DAY:
+        raise TransitionRefused(
+            "We have already sent several new links today. Please use the newest email, or "
+            "contact us."
+        )
+    return upload_link_reissue(tenant=tenant, actor=actor, now=now)
+
+
+def token_revoke(*, tenant: Tenant, actor: Actor, now: datetime | None = None) -> Tenant:
+    """Staff revoke the current token: it stops being served, the tenant is invited again and
+    a new upload link goes to the token-upload contacts."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        lifecycle.tenant_revoke_token(tenant=tenant, actor=actor, now=now)
+        SecurityToken.objects.filter(tenant=tenant, state=TokenState.CURRENT).update(
+            state=TokenState.REVOKED, ciphertext="", destroyed_at=now
+        )
+        emails.new_link_queue(tenant, actor.label, now)
+    return tenant
+
+
+def tokens_destroy_expired(*, now: datetime | None = None) -> int:
+    """Destroy previous tokens whose grace period is over; their history stays."""
+    now = now or timezone.now()
+    return SecurityToken.objects.filter(
+        state=TokenState.PREVIOUS, replaced_at__lte=now - settings.TOKEN_GRACE_PERIOD
+    ).update(state=TokenState.DESTROYED, ciphertext="", destroyed_at=now)
+
+
+def current_token(tenant: Tenant) -> SecurityToken | None:
+    return SecurityToken.objects.filter(tenant=tenant, state=TokenState.CURRENT).first()

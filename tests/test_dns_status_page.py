@@ -1,0 +1,169 @@
+"""The customer's DNS status page and the DNS instructions email, against a real DNS server."""
+
+import pytest
+from django.core import signing
+
+from onboarding import invitations, lifecycle, mail
+from onboarding.lifecycle import Actor, CallingDomainSpec
+from onboarding.models import CallingDomain, EmailKind, OutboundEmail
+
+pytestmark = pytest.mark.django_db
+
+
+def own_tenant(name="Acme", domain="video.acme.test"):
+    return lifecycle.tenant_create(
+        name=name,
+        main_contact_email=f"it@{name.lower()}.test",
+        token_upload_contacts=[f"admin@{name.lower()}.test"],
+        calling_domains=[CallingDomainSpec(option="own", domain=domain)],
+        actor=Actor.system("test"),
+    ).tenant
+
+
+def status_path(tenant):
+    return invitations.dns_status_url(tenant).removeprefix("http://testserver")
+
+
+def publish_all(server, calling_domain):
+    from onboarding import dns
+
+    for record in dns.calling_domain_expected_records(calling_domain):
+        server.add(record.zone_line)
+
+
+def test_an_own_domain_tenant_is_sent_the_dns_instructions_once(smtp_sink):
+    tenant = own_tenant()
+    lifecycle.tenant_domains_changed(tenant, actor=Actor.system())
+
+    [row] = OutboundEmail.objects.filter(kind=EmailKind.DNS_INSTRUCTIONS)
+    mail.email_send([row.pk])
+    [message] = smtp_sink.messages
+    code = CallingDomain.objects.get(tenant=tenant).ownership_code
+    assert message["To"] == "admin@acme.test"
+    for part in (
+        message.get_body(("plain",)).get_content(),
+        message.get_body(("html",)).get_content(),
+    ):
+        for phrase in (
+            "_sips._tcp.video.acme.test.",
+            "5061",
+            "_sip._tcp.video.acme.test.",
+            "_h323cs._tcp.video.acme.test.",
+            "1720",
+            "gateway.example.com",
+            f"pexip-verification={code}",
+            "the record must stay",
+            "http://testserver/dns-status/",
+            "support@provider.test",
+        ):
+            assert phrase in part, phrase
+
+
+def test_a_shared_domain_tenant_gets_no_dns_instructions():
+    lifecycle.tenant_create(
+        name="Globex",
+        main_contact_email="it@globex.test",
+        calling_domains=[CallingDomainSpec(option="shared")],
+        actor=Actor.system(),
+    )
+
+    assert not OutboundEmail.objects.filter(kind=EmailKind.DNS_INSTRUCTIONS).exists()
+
+
+def test_the_page_lists_the_records_with_plain_fix_hints(client):
+    tenant = own_tenant()
+
+    response = client.get(status_path(tenant))
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert response["Cache-Control"] == "no-store"
+    assert "_sip._tcp.video.acme.test. 3600 IN SRV 10 10 5060 gateway.example.com." in page
+    assert "Add this record" in page
+    assert "Keep it after verification" in page
+    assert "not verified yet" in page
+
+
+def test_check_again_verifies_published_records(client, dns_server):
+    tenant = own_tenant()
+    calling_domain = CallingDomain.objects.get(tenant=tenant)
+    publish_all(dns_server, calling_domain)
+
+    response = client.post(status_path(tenant), follow=True)
+
+    calling_domain.refresh_from_db()
+    assert calling_domain.verified_at is not None
+    assert "This record is in place" in response.content.decode()
+    assert ">verified<" in response.content.decode()
+
+
+def test_a_wrong_target_is_explained_in_words(client, dns_server):
+    tenant = own_tenant()
+    dns_server.add("_sip._tcp.video.acme.test. 300 IN SRV 10 10 5060 old-pbx.acme.test.")
+
+    page = client.post(status_path(tenant), follow=True).content.decode()
+
+    assert "points to old-pbx.acme.test on port 5060; it must point to gateway.example.com" in page
+
+
+def test_an_upload_link_never_revokes_the_dns_status_link(client):
+    tenant = own_tenant()
+    path = status_path(tenant)
+    CallingDomain.objects.filter(tenant=tenant).update(verified_at="2030-01-01T00:00Z")
+    lifecycle.tenant_enable(tenant=tenant, actor=Actor.system())
+    invitations.invitation_issue(tenant=tenant)
+
+    assert client.get(path).status_code == 200
+
+
+def test_a_tampered_or_foreign_salt_link_is_404(client):
+    tenant = own_tenant()
+    upload_signed = signing.TimestampSigner(salt=invitations.UPLOAD_SALT).sign_object(
+        {"t": tenant.pk}
+    )
+
+    assert client.get(status_path(tenant)[:-4] + "xyz/").status_code == 404
+    assert client.get(f"/dns-status/{upload_signed}/").status_code == 404
+
+
+def test_check_again_is_rate_limited(client, settings, dns_server):
+    settings.RATE_DNS_CHECK_PER_LINK = "1/m"
+    path = status_path(own_tenant())
+
+    codes = [client.post(path).status_code for _ in range(2)]
+
+    assert codes == [302, 429]
+
+
+def test_a_confirmation_waiting_for_an_own_domain_goes_out_when_it_verifies(dns_server):
+    from onboarding import dns_checks, tokens
+    from onboarding.models import UploadInvitation
+
+    tenant = lifecycle.tenant_create(
+        name="Globex",
+        main_contact_email="it@globex.test",
+        calling_domains=[CallingDomainSpec(option="onpexip", domain="globex")],
+        actor=Actor.system(),
+    ).tenant
+    lifecycle.tenant_enable(tenant=tenant, actor=Actor.system())
+    own = CallingDomainSpec(option="own", domain="video.globex.test").build(tenant)
+    lifecycle.calling_domain_save(own)
+    invitation = UploadInvitation.objects.get(tenant=tenant)
+    tokens.token_store(invitation=invitation, token="tok", actor=Actor.customer("127.0.0.1"))
+    assert not OutboundEmail.objects.filter(kind=EmailKind.CONFIRMATION).exists()
+
+    publish_all(dns_server, CallingDomain.objects.get(pk=own.pk))
+    dns_checks.dns_sweep()
+
+    assert OutboundEmail.objects.filter(kind=EmailKind.CONFIRMATION, tenant=tenant).count() == 1
+
+
+def test_a_drift_flag_holds_the_confirmation_back():
+    from onboarding import tokens
+
+    tenant = own_tenant()
+    CallingDomain.objects.filter(tenant=tenant).update(
+        verified_at="2030-01-01T00:00Z", drift_flagged_at="2030-01-02T00:00Z"
+    )
+
+    assert tokens.own_domains_ready(tenant) is False

@@ -1,0 +1,145 @@
+"""The whole journey across real processes: staff in the admin (headless Chromium), a Celery
+worker subprocess on its own Redis, PostgreSQL, the SMTP sink, and the customer's browser
+following the link taken out of the real email."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.utils import timezone
+
+from onboarding.models import CallingDomain, SecurityToken, Tenant, TenantStatus
+from tests.services import wait_until
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
+
+STAFF_PASSWORD = "journey-staff-password-71"
+TOKEN = "journey-Token_5f0e1d2c3b4a"
+
+
+@pytest.fixture
+def staff_login(django_user_model):
+    django_user_model.objects.create_superuser(
+        "onboarder", "onboarder@provider.test", STAFF_PASSWORD
+    )
+
+    def login(page, base_url):
+        page.goto(f"{base_url}/admin/login/")
+        page.fill("#id_username", "onboarder")
+        page.fill("#id_password", STAFF_PASSWORD)
+        page.click("input[type=submit]")
+        page.wait_for_selector("#user-tools")
+
+    return login
+
+
+@pytest.fixture
+def journey_worker(celery_workers, live_server, settings, dns_server):
+    """A worker running the scheduler too (sweeps every second), asking the test DNS server;
+    emails (rendered where they are queued) link to this live server."""
+    settings.PORTAL_BASE_URL = live_server.url
+    return celery_workers(
+        beat=True,
+        PORTAL_BASE_URL=live_server.url,
+        SWEEP_INTERVAL_SECONDS="1",
+        DNS_NAMESERVERS="127.0.0.1",
+        DNS_PORT=str(dns_server.port),
+    )
+
+
+def create_tenant_in_admin(page, base_url, *, name, option, domain="", length="long"):
+    """Staff fill in the tenant form as they would by hand."""
+    page.goto(f"{base_url}/admin/onboarding/tenant/add/")
+    page.fill("#id_name", name)
+    page.fill("#id_main_contact_email", "it@globex.test")
+    page.fill("#id_token_upload_contacts", "admin@globex.test")
+    page.fill("#id_service_notification_contacts", "noc@globex.test")
+    page.select_option("#id_calling_domains-0-option", option)
+    page.fill("#id_calling_domains-0-domain", domain)
+    page.select_option("#id_calling_domains-0-meeting_id_length", length)
+    page.click("input[name=_save]")
+    page.wait_for_selector(".messagelist")
+    return Tenant.objects.get(name=name)
+
+
+def run_admin_action(page, base_url, tenant, action):
+    page.goto(f"{base_url}/admin/onboarding/tenant/")
+    page.check(f"input[name=_selected_action][value='{tenant.pk}']")
+    page.select_option("select[name=action]", action)
+    page.click("button[name=index]")
+    page.wait_for_selector(".messagelist")
+
+
+def link_in(message):
+    text = message.get_body(("plain",)).get_content()
+    return re.search(r"https?://\S+/upload/\S+/", text).group(0)
+
+
+def test_a_shared_domain_tenant_from_creation_to_confirmation(
+    page, live_server, staff_login, journey_worker, smtp_sink
+):
+    staff_login(page, live_server.url)
+    tenant = create_tenant_in_admin(
+        page, live_server.url, name="Globex", option="shared", length="short"
+    )
+    prefix = tenant.calling_domains.get().prefix
+    assert "deprecated setting" in page.content()
+    run_admin_action(page, live_server.url, tenant, "enable_tenants")
+
+    [initial] = smtp_sink.wait_for(1, timeout=60)
+    assert initial["To"] == "admin@globex.test"
+    assert f"{prefix}1234@gmeet.pexip.me" in initial.get_body(("plain",)).get_content()
+    page.goto(link_in(initial))
+    assert prefix in page.inner_text("main")
+    page.fill("#id_token", TOKEN)
+    page.fill(f"#id_prefix_{tenant.calling_domains.get().pk}", prefix)
+    page.check("#id_trusted")
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=We received the token for Globex")
+
+    confirmation = smtp_sink.wait_for(2, timeout=60)[1]
+    assert confirmation["To"] == "noc@globex.test"
+    assert "can now join" in confirmation["Subject"]
+    tenant.refresh_from_db()
+    assert tenant.status == TenantStatus.ACTIVE
+    assert SecurityToken.objects.get(tenant=tenant).fingerprint
+
+
+def test_an_own_domain_tenant_waits_for_dns_then_is_enabled_and_confirmed(
+    page, live_server, staff_login, journey_worker, smtp_sink, dns_server
+):
+    staff_login(page, live_server.url)
+    tenant = create_tenant_in_admin(
+        page, live_server.url, name="Globex", option="own", domain="video.globex.test"
+    )
+    assert Tenant.objects.get(pk=tenant.pk).status == TenantStatus.DNS_PENDING
+    [instructions] = smtp_sink.wait_for(1, timeout=60)
+    assert "publish DNS records" in instructions["Subject"]
+    zone_lines = re.findall(
+        r"^\S+ 3600 IN (?:SRV|TXT) .+$",
+        instructions.get_body(("plain",)).get_content(),
+        re.MULTILINE,
+    )
+    assert len(zone_lines) == 4
+
+    dns_server.add(*zone_lines)
+    calling_domain = tenant.calling_domains.get()
+    CallingDomain.objects.filter(pk=calling_domain.pk).update(next_check_at=timezone.now())
+    wait_until(
+        lambda: CallingDomain.objects.get(pk=calling_domain.pk).verified_at is not None,
+        timeout=60,
+        what="the worker's sweep to verify the domain",
+    )
+    run_admin_action(page, live_server.url, tenant, "enable_tenants")
+
+    initial = smtp_sink.wait_for(2, timeout=60)[1]
+    assert "video.globex.test" in initial.get_body(("plain",)).get_content()
+    page.goto(link_in(initial))
+    page.fill("#id_token", TOKEN)
+    page.check("#id_trusted")
+    page.click("button[type=submit]")
+    page.wait_for_selector("text=We received the token for Globex")
+    confirmation = smtp_sink.wait_for(3, timeout=60)[2]
+    assert confirmation["To"] == "noc@globex.test"
+    assert Tenant.objects.get(pk=tenant.pk).status == TenantStatus.ACTIVE
