@@ -32,6 +32,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import fresh_database  # noqa: E402 (needs ROOT on the path)
+
 BENCH_DATABASE = "portal_bench_dns"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{BENCH_DATABASE}"
 SRV_RECORDS = (("_sips._tcp", 5061), ("_sip._tcp", 5060), ("_h323cs._tcp", 1720))
@@ -248,14 +250,7 @@ def setup(domains: int) -> str:
 
 
 def prepare_database() -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as db:
-        exists = db.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (BENCH_DATABASE,)
-        ).fetchone()
-        if not exists:
-            db.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
+    """Migrate the database the parent made fresh for this run (see main)."""
     import django
     from django.core.management import call_command
 
@@ -384,13 +379,15 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=100, help="DNS_CHECK_CONCURRENCY")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each; the best counts")
     parser.add_argument(
-        "--child", choices=["setup", "server", "portal", "floor"], help=argparse.SUPPRESS
+        "--child", choices=["fresh", "setup", "server", "portal", "floor"], help=argparse.SUPPRESS
     )
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--target", help=argparse.SUPPRESS)
     args = parser.parse_args()
 
-    if args.child == "setup":
+    if args.child == "fresh":
+        fresh_database(BENCH_DATABASE)
+    elif args.child == "setup":
         print(json.dumps({"target": setup(args.domains[0])}))
     elif args.child == "server":
         serve(args.domains[0], args.delay_ms / 1000, args.target)
@@ -399,6 +396,12 @@ def main() -> None:
     elif args.child == "floor":
         print(json.dumps(floor_run(args.domains[0], args.pool, args.port)))
     else:
+        # one fresh database per run (a child: the parent never loads Django)
+        subprocess.run(
+            [sys.executable, __file__, "--child", "fresh"],
+            env={**os.environ, **django_environment(pool=args.pool)},
+            check=True,
+        )
         rows = [measure(n, args.delay_ms, args.pool, args.repeat) for n in args.domains]
         report(rows, args.delay_ms, args.pool, args.repeat)
 

@@ -19,6 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.common import fresh_database  # noqa: E402 (needs ROOT on the path)
+
 BENCH_DATABASE = "portal_bench"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
 os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{BENCH_DATABASE}"
@@ -73,19 +75,7 @@ def start_sink():
 
 
 def prepare_database() -> None:
-    import psycopg
-
-    with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as db:
-        exists = db.execute(
-            "SELECT 1 FROM pg_database WHERE datname = %s", (BENCH_DATABASE,)
-        ).fetchone()
-        if not exists:
-            db.execute(f'CREATE DATABASE "{BENCH_DATABASE}"')
-    import django
-    from django.core.management import call_command
-
-    django.setup()
-    call_command("migrate", verbosity=0)
+    fresh_database(BENCH_DATABASE)
 
 
 def wait_for(condition, timeout: float) -> None:

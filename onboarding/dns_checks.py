@@ -327,7 +327,6 @@ def _record_verdicts(current: list[tuple[_State, dns.DomainCheck]], now: datetim
             "verdict": record.verdict,
             "found": list(record.found),
             "detail": record.detail[:500],
-            "checked_at": now,
         }
         for state, check in current
         for record in check.records
@@ -335,6 +334,7 @@ def _record_verdicts(current: list[tuple[_State, dns.DomainCheck]], now: datetim
     bulk_insert(
         DnsCheck,
         rows,
+        same={"checked_at": now},
         unique_fields=["calling_domain_id", "record_name", "record_type"],
         update_fields=["expected_value", "verdict", "found", "detail", "checked_at"],
     )
@@ -348,10 +348,12 @@ def bulk_insert(
     model: type[models.Model],
     rows: list[dict[str, Any]],
     *,
+    same: dict[str, Any] | None = None,
     unique_fields: Sequence[str] = (),
     update_fields: Sequence[str] = (),
 ) -> None:
-    """Insert rows (dicts keyed by field attname), updating on a unique clash when asked.
+    """Insert rows (dicts keyed by field attname) with the values in `same` in every row,
+    updating on a unique clash when asked.
 
     On PostgreSQL one statement takes all rows as a single JSON parameter: a sweep writes
     thousands of values, and quoting each on the client (as bulk_create does) costs more CPU
@@ -360,17 +362,18 @@ def bulk_insert(
     if not rows:
         return
     insert = _insert_postgresql if connection.vendor == "postgresql" else _insert_orm
-    insert(model, rows, unique_fields, update_fields)
+    insert(model, rows, same or {}, unique_fields, update_fields)
 
 
 def _insert_orm(
     model: type[models.Model],
     rows: list[dict[str, Any]],
+    same: dict[str, Any],
     unique_fields: Sequence[str],
     update_fields: Sequence[str],
 ) -> None:
     model.objects.bulk_create(
-        [model(**row) for row in rows],
+        [model(**row, **same) for row in rows],
         update_conflicts=bool(unique_fields),
         unique_fields=[model._meta.get_field(name).name for name in unique_fields] or None,
         update_fields=list(update_fields) or None,
@@ -380,16 +383,19 @@ def _insert_orm(
 def _insert_postgresql(
     model: type[models.Model],
     rows: list[dict[str, Any]],
+    same: dict[str, Any],
     unique_fields: Sequence[str],
     update_fields: Sequence[str],
 ) -> None:
     quote = connection.ops.quote_name
     fields = [model._meta.get_field(name) for name in rows[0]]
-    columns = ", ".join(quote(field.column) for field in fields)
+    varying = ", ".join(quote(field.column) for field in fields)
+    columns = ", ".join([varying, *(quote(model._meta.get_field(name).column) for name in same)])
+    values = ", ".join([varying, *("%s" for _name in same)])
     types = ", ".join(f"{quote(field.column)} {field.db_type(connection)}" for field in fields)
     sql = (
         f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608 (names from the model)
-        f"SELECT {columns} FROM jsonb_to_recordset(%s::jsonb) AS r({types})"
+        f"SELECT {values} FROM jsonb_to_recordset(%s::jsonb) AS r({types})"
     )
     if unique_fields:
         column = {name: quote(model._meta.get_field(name).column) for name in update_fields}
@@ -397,7 +403,7 @@ def _insert_postgresql(
         updates = ", ".join(f"{column[name]} = EXCLUDED.{column[name]}" for name in update_fields)
         sql += f" ON CONFLICT ({unique}) DO UPDATE SET {updates}"
     with connection.cursor() as cursor:
-        cursor.execute(sql, [json.dumps(rows, default=_json_value)])
+        cursor.execute(sql, [*same.values(), json.dumps(rows, default=_json_value)])
 
 
 def _json_value(value: object) -> str:
@@ -438,19 +444,15 @@ def _record_verified(states: list[_State], now: datetime) -> None:
         return
     bulk_insert(
         AuditEvent,
-        [
-            {
-                "tenant_id": state.tenant_id,
-                "action": "dns_verified",
-                "from_status": "",
-                "to_status": "",
-                "actor_kind": ActorKind.SYSTEM,
-                "actor_label": SYSTEM.label,
-                "detail": {"domain": state.domain},
-                "created_at": now,
-            }
-            for state in states
-        ],
+        [{"tenant_id": state.tenant_id, "detail": {"domain": state.domain}} for state in states],
+        same={
+            "action": "dns_verified",
+            "from_status": "",
+            "to_status": "",
+            "actor_kind": ActorKind.SYSTEM,
+            "actor_label": SYSTEM.label,
+            "created_at": now,
+        },
     )
     # An active tenant whose confirmation waited for this domain gets it now.
     _confirm_waiting({s.tenant_id for s in states}, now)

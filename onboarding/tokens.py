@@ -32,6 +32,14 @@ LINK_STATES = frozenset({S.INVITED, S.ACTIVE})
 NEW_LINK_DEBOUNCE = timedelta(minutes=10)
 
 
+class LinkTooOld(TransitionRefused):
+    """The link is too old to ask for a new one (410)."""
+
+
+class TooManyNewLinks(TransitionRefused):
+    """The tenant had its share of customer-requested links today (429)."""
+
+
 @dataclass(frozen=True)
 class StoredToken:
     token: SecurityToken
@@ -136,7 +144,7 @@ def customer_link_request(
     """
     now = now or timezone.now()
     if invitation.created_at < now - settings.NEW_LINK_REQUEST_MAX_AGE:
-        raise TransitionRefused(
+        raise LinkTooOld(
             "This link is too old to ask for a new one. Please contact us to continue."
         )
     tenant = invitation.tenant
@@ -154,7 +162,7 @@ def customer_link_request(
         created_at__gt=now - timedelta(days=1),
     ).count()
     if requested_today >= settings.NEW_LINKS_PER_TENANT_PER_DAY:
-        raise TransitionRefused(
+        raise TooManyNewLinks(
             "We have already sent several new links today. Please use the newest email, or "
             "contact us."
         )

@@ -178,18 +178,14 @@ def test_both_ways_of_writing_verdicts_insert_then_rewrite_the_row(insert):
         "expected_value": "x",
         "verdict": "missing",
         "found": [],
-        "detail": "",
-        "checked_at": NOW,
     }
-    later = {**row, "verdict": "ok", "found": ["10 10 5060 gw."], "checked_at": NOW + HOUR}
+    later = {**row, "verdict": "ok", "found": ["10 10 5060 gw."]}
+    unique, update = ["calling_domain_id", "record_name", "record_type"], ["verdict", "found"]
 
-    for rows in ([row], [later]):
-        insert(
-            DnsCheck,
-            rows,
-            ["calling_domain_id", "record_name", "record_type"],
-            ["verdict", "found", "checked_at"],
-        )
+    insert(DnsCheck, [row], {"checked_at": NOW, "detail": ""}, unique, update)
+    insert(
+        DnsCheck, [later], {"checked_at": NOW + HOUR, "detail": ""}, unique, [*update, "checked_at"]
+    )
 
     [check] = DnsCheck.objects.all()
     assert (check.verdict, check.found, check.checked_at) == ("ok", ["10 10 5060 gw."], NOW + HOUR)
@@ -220,6 +216,7 @@ def test_two_definitive_failures_in_a_row_flag_drift_and_tell_staff_once(dns_ser
     for part in (message.get_body(("plain",)), message.get_body(("html",))):
         assert f"_sip._tcp.{domain.domain}." in part.get_content()
         assert "missing" in part.get_content()
+        assert "support@provider.test" in part.get_content()
 
 
 def test_an_unknown_verdict_never_counts_as_a_failure_nor_unverifies(dns_server):
@@ -268,6 +265,7 @@ def test_staff_are_told_once_when_a_domain_is_still_unverified_after_7_days(dns_
     for part in (message.get_body(("plain",)), message.get_body(("html",))):
         assert "still not verified" in part.get_content()
         assert f"_sips._tcp.{domain.domain}." in part.get_content()
+        assert "support@provider.test" in part.get_content()
 
 
 def test_staff_are_not_told_before_7_days(dns_server):

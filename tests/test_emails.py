@@ -175,7 +175,13 @@ def test_the_email_failed_notice_goes_to_staff_with_the_error(smtp_sink):
 
     assert message["To"] == "staff@provider.test"
     assert_in_both(
-        text, html, "Initial (enable)", "admin@acme.test", "550", "/admin/onboarding/outboundemail/"
+        text,
+        html,
+        "Initial (enable)",
+        "admin@acme.test",
+        "550",
+        "http://testserver/admin/onboarding/outboundemail/",
+        "support@provider.test",
     )
 
 

@@ -110,3 +110,36 @@ def test_a_fresh_scheduler_start_counts_as_alive(client):
     beat_init.send(sender=None)
 
     assert client.get("/healthz").json()["checks"]["scheduler"] == "ok"
+
+
+@pytest.mark.parametrize(
+    ("environment", "message"),
+    [
+        ({"TOKEN_ENCRYPTION_KEYS": ""}, "TOKEN_ENCRYPTION_KEYS is not set"),
+        ({"TOKEN_ENCRYPTION_KEYS": "not-a-fernet-key"}, "is not a valid Fernet key"),
+        ({"TOKEN_FINGERPRINT_KEY": "short"}, "TOKEN_FINGERPRINT_KEY must be set"),
+        ({"EMAIL_URL": "consolemail://"}, "the console backend is for DEBUG only"),
+    ],
+)
+def test_missing_or_invalid_secrets_stop_the_process_at_start_up(environment, message):
+    import os
+    import subprocess
+    import sys
+
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.settings",
+        "DEBUG": "false",
+        **environment,
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "import django; django.setup()"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode != 0
+    assert message in result.stderr

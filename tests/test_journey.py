@@ -123,8 +123,14 @@ def test_an_own_domain_tenant_waits_for_dns_then_is_enabled_and_confirmed(
     )
     assert len(zone_lines) == 4
 
-    dns_server.add(*zone_lines)
     calling_domain = tenant.calling_domains.get()
+    # the first sweep finds nothing yet and backs off; then the customer publishes the records
+    wait_until(
+        lambda: calling_domain.dns_checks.filter(verdict="missing").count() == 4,
+        timeout=60,
+        what="the first check to find the records missing",
+    )
+    dns_server.add(*zone_lines)
     CallingDomain.objects.filter(pk=calling_domain.pk).update(next_check_at=timezone.now())
     wait_until(
         lambda: CallingDomain.objects.get(pk=calling_domain.pk).verified_at is not None,

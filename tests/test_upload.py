@@ -335,7 +335,7 @@ def test_a_very_old_link_cannot_ask_for_a_new_one(client, link, settings):
 
     response = client.post(f"{link}new-link/")
 
-    assert response.status_code == 429
+    assert response.status_code == 410
     assert "too old" in response.content.decode()
     assert not OutboundEmail.objects.filter(kind=EmailKind.NEW_LINK).exists()
 

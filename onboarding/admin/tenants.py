@@ -11,9 +11,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
@@ -22,118 +20,20 @@ from django.utils.safestring import mark_safe
 from onboarding import lifecycle, rules
 from onboarding.admin.common import staff_actor
 from onboarding.admin.dns import check_dns_now, dns_attention, dns_table
+from onboarding.admin.inlines import CallingDomainInline, OutboundEmailInline
+from onboarding.admin.previews import EmailPreviewAdminMixin
 from onboarding.admin.tokens import TokenAdminMixin
 from onboarding.forms import EmailListField, LineListField
 from onboarding.lifecycle import TransitionRefused
 from onboarding.models import (
     CallingDomain,
     Gateway,
-    OutboundEmail,
     Tenant,
-    TenantStatus,
 )
 from onboarding.rules import CallingDomainOption
 
 # How many audit events the tenant page shows inline; the full list is in the audit admin.
 AUDIT_TRAIL_ON_PAGE = 100
-
-
-# Calling domains inline ------------------------------------------------------------------------
-
-
-class CallingDomainFormSet(BaseInlineFormSet):
-    """Rules that span a tenant's calling domains, checked before anything is saved."""
-
-    def clean(self) -> None:
-        super().clean()
-        kept = [
-            form for form in self.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")
-        ]
-        if any(form.errors for form in self.forms):
-            return
-        if not kept:
-            raise ValidationError("Add at least one calling domain.")
-        names = [form.instance.domain for form in kept]
-        rules.check_no_repeated_domains(names)
-        rules.check_teams_clash(
-            calling_domains=names, teams_domains=self.instance.teams_interop_domains or []
-        )
-        new_shared = sum(
-            1
-            for form in kept
-            if form.instance.option == CallingDomainOption.SHARED and not form.instance.prefix
-        )
-        if new_shared and lifecycle.shared_prefixes_free() < new_shared:
-            raise ValidationError(lifecycle.PrefixPoolExhausted().message)
-
-
-class CallingDomainInline(admin.TabularInline):
-    model = CallingDomain
-    formset = CallingDomainFormSet
-    extra = 0
-    min_num = 1
-    fields = [
-        "option",
-        "domain",
-        "meeting_id_length",
-        "prefix",
-        "sfb_additional_gateway",
-        "dns_state",
-        "ownership_code",
-    ]
-    readonly_fields = ["dns_state", "ownership_code"]
-
-    def get_extra(self, request: HttpRequest, obj: Tenant | None = None, **kwargs: Any) -> int:
-        return 0 if obj else 1
-
-    def has_delete_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
-        # Removing a domain from a live tenant would cut off its invitations; that is a
-        # separate, guarded operation. Mistakes can be removed before the tenant is invited.
-        if obj is not None and obj.status not in (TenantStatus.DRAFT, TenantStatus.DNS_PENDING):
-            return False
-        return super().has_delete_permission(request, obj)
-
-    @admin.display(description="DNS")
-    def dns_state(self, calling_domain: CallingDomain) -> str:
-        if not calling_domain.pk or not calling_domain.needs_dns:
-            return "not needed"
-        if calling_domain.drift_flagged_at:
-            return f"records changed (flagged {calling_domain.drift_flagged_at:%Y-%m-%d %H:%M})"
-        if calling_domain.verified_at:
-            return f"verified {calling_domain.verified_at:%Y-%m-%d %H:%M}"
-        return "not verified yet"
-
-
-class OutboundEmailInline(admin.TabularInline):
-    """The tenant's outbox, newest first; read-only (send again from the outbox page)."""
-
-    model = OutboundEmail
-    extra = 0
-    can_delete = False
-    show_change_link = True
-    fields = [
-        "kind",
-        "recipients_display",
-        "status",
-        "attempts",
-        "last_error",
-        "sent_at",
-        "created_at",
-    ]
-    readonly_fields = fields
-    ordering = ["-created_at", "-id"]
-    verbose_name = "email"
-    verbose_name_plural = "emails"
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    @admin.display(description="Recipients")
-    def recipients_display(self, row: OutboundEmail) -> str:
-        return ", ".join(row.recipients)
 
 
 # Tenants ----------------------------------------------------------------------------------------
@@ -205,7 +105,7 @@ def tenants_with_deprecated_setting() -> QuerySet:
 
 
 @admin.register(Tenant)
-class TenantAdmin(TokenAdminMixin, admin.ModelAdmin):
+class TenantAdmin(TokenAdminMixin, EmailPreviewAdminMixin, admin.ModelAdmin):
     form = TenantAdminForm
     inlines = [CallingDomainInline, OutboundEmailInline]
     list_display = [
@@ -293,42 +193,6 @@ class TenantAdmin(TokenAdminMixin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).prefetch_related("calling_domains")
-
-    def get_urls(self) -> list[Any]:
-        from django.urls import path
-
-        previews = path(
-            "<int:tenant_id>/emails/",
-            self.admin_site.admin_view(self.email_previews_view),
-            name="onboarding_tenant_email_previews",
-        )
-        return [previews, *super().get_urls()]
-
-    def email_previews_view(self, request: HttpRequest, tenant_id: int) -> Any:
-        from django.shortcuts import get_object_or_404
-        from django.template.response import TemplateResponse
-
-        from onboarding import previews
-
-        tenant = get_object_or_404(Tenant, pk=tenant_id)
-        if not self.has_view_permission(request, tenant):
-            from django.core.exceptions import PermissionDenied
-
-            raise PermissionDenied
-        context = {
-            **self.admin_site.each_context(request),
-            "title": f"Email previews for {tenant.name}",
-            "tenant": tenant,
-            "previews": previews.tenant_previews(tenant),
-        }
-        return TemplateResponse(request, "admin/onboarding/tenant/email_previews.html", context)
-
-    @admin.display(description="Emails")
-    def email_previews_link(self, tenant: Tenant) -> str:
-        from django.urls import reverse
-
-        url = reverse("admin:onboarding_tenant_email_previews", args=[tenant.pk])
-        return format_html('<a href="{}">Preview every email this tenant can receive</a>', url)
 
     def get_actions(self, request: HttpRequest) -> dict[str, Any]:
         actions = super().get_actions(request)

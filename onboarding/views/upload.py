@@ -105,7 +105,8 @@ def request_new_link(request: HttpRequest, signed: str) -> HttpResponse:
         )
     except TransitionRefused as refusal:
         context = {**_base_context(check), "reason": refusal.message}
-        return render(request, "onboarding/new_link_refused.html", context, status=429)
+        status = 410 if isinstance(refusal, tokens.LinkTooOld) else 429
+        return render(request, "onboarding/new_link_refused.html", context, status=status)
     return render(request, "onboarding/new_link_sent.html", _base_context(check), status=200)
 
 

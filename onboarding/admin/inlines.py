@@ -1,0 +1,112 @@
+"""The inlines on a tenant's page: its calling domains (with the rules that span them) and its
+outbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.core.exceptions import ValidationError
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest
+
+from onboarding import lifecycle, rules
+from onboarding.models import CallingDomain, OutboundEmail, Tenant, TenantStatus
+from onboarding.rules import CallingDomainOption
+
+# Calling domains inline ------------------------------------------------------------------------
+
+
+class CallingDomainFormSet(BaseInlineFormSet):
+    """Rules that span a tenant's calling domains, checked before anything is saved."""
+
+    def clean(self) -> None:
+        super().clean()
+        kept = [
+            form for form in self.forms if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        if any(form.errors for form in self.forms):
+            return
+        if not kept:
+            raise ValidationError("Add at least one calling domain.")
+        names = [form.instance.domain for form in kept]
+        rules.check_no_repeated_domains(names)
+        rules.check_teams_clash(
+            calling_domains=names, teams_domains=self.instance.teams_interop_domains or []
+        )
+        new_shared = sum(
+            1
+            for form in kept
+            if form.instance.option == CallingDomainOption.SHARED and not form.instance.prefix
+        )
+        if new_shared and lifecycle.shared_prefixes_free() < new_shared:
+            raise ValidationError(lifecycle.PrefixPoolExhausted().message)
+
+
+class CallingDomainInline(admin.TabularInline):
+    model = CallingDomain
+    formset = CallingDomainFormSet
+    extra = 0
+    min_num = 1
+    fields = [
+        "option",
+        "domain",
+        "meeting_id_length",
+        "prefix",
+        "sfb_additional_gateway",
+        "dns_state",
+        "ownership_code",
+    ]
+    readonly_fields = ["dns_state", "ownership_code"]
+
+    def get_extra(self, request: HttpRequest, obj: Tenant | None = None, **kwargs: Any) -> int:
+        return 0 if obj else 1
+
+    def has_delete_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
+        # Removing a domain from a live tenant would cut off its invitations; that is a
+        # separate, guarded operation. Mistakes can be removed before the tenant is invited.
+        if obj is not None and obj.status not in (TenantStatus.DRAFT, TenantStatus.DNS_PENDING):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    @admin.display(description="DNS")
+    def dns_state(self, calling_domain: CallingDomain) -> str:
+        if not calling_domain.pk or not calling_domain.needs_dns:
+            return "not needed"
+        if calling_domain.drift_flagged_at:
+            return f"records changed (flagged {calling_domain.drift_flagged_at:%Y-%m-%d %H:%M})"
+        if calling_domain.verified_at:
+            return f"verified {calling_domain.verified_at:%Y-%m-%d %H:%M}"
+        return "not verified yet"
+
+
+class OutboundEmailInline(admin.TabularInline):
+    """The tenant's outbox, newest first; read-only (send again from the outbox page)."""
+
+    model = OutboundEmail
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    fields = [
+        "kind",
+        "recipients_display",
+        "status",
+        "attempts",
+        "last_error",
+        "sent_at",
+        "created_at",
+    ]
+    readonly_fields = fields
+    ordering = ["-created_at", "-id"]
+    verbose_name = "email"
+    verbose_name_plural = "emails"
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.display(description="Recipients")
+    def recipients_display(self, row: OutboundEmail) -> str:
+        return ", ".join(row.recipients)
