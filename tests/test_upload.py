@@ -7,7 +7,7 @@ from django.core import signing
 from django.utils import timezone
 
 from onboarding import invitations, lifecycle, secrets, tokens
-from onboarding.lifecycle import Actor, CallingDomainSpec
+from onboarding.lifecycle import Actor
 from onboarding.models import (
     EmailKind,
     OutboundEmail,
@@ -16,24 +16,11 @@ from onboarding.models import (
     TokenState,
     UploadInvitation,
 )
+from tests.upload_support import invited_tenant
 
 pytestmark = pytest.mark.django_db
 
 TOKEN = "gAAAAB-interop-Token_1234567890"
-
-
-def invited_tenant(name="Acme", **spec):
-    spec = {"option": "onpexip", "domain": name.lower(), **spec}
-    tenant = lifecycle.tenant_create(
-        name=name,
-        main_contact_email=f"it@{name.lower()}.test",
-        token_upload_contacts=[f"admin@{name.lower()}.test"],
-        service_notification_contacts=[f"noc@{name.lower()}.test"],
-        calling_domains=[CallingDomainSpec(**spec)],
-        actor=Actor.system("test"),
-    ).tenant
-    lifecycle.tenant_enable(tenant=tenant, actor=Actor.system("test"))
-    return tenant
 
 
 def path_of(url):

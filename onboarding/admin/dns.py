@@ -4,14 +4,13 @@ record's latest verdict. The checks themselves run in dns_checks.py, as for the 
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from onboarding import dns_checks, rules
+from onboarding.admin.common import ReadOnlyAdminMixin
 from onboarding.models import CallingDomain, DnsCheck, DnsVerdict, DomainVerdict, Tenant
 
 VERDICT_COLOURS = {
@@ -119,7 +118,7 @@ def check_dns_now(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: 
 
 
 @admin.register(DnsCheck)
-class DnsCheckAdmin(admin.ModelAdmin):
+class DnsCheckAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Every own domain's latest verdict per record, read-only; the checks write these rows."""
 
     list_display = [
@@ -142,12 +141,3 @@ class DnsCheckAdmin(admin.ModelAdmin):
     @admin.display(description="Found")
     def found_display(self, check: DnsCheck) -> str:
         return check.found_display
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

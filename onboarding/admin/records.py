@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 
 from onboarding import lifecycle, mail
-from onboarding.admin.common import staff_actor
+from onboarding.admin.common import ReadOnlyAdminMixin, staff_actor
 from onboarding.models import (
     AuditEvent,
     Gateway,
@@ -41,7 +41,7 @@ class GatewayAdmin(admin.ModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "created_at",
         "tenant",
@@ -55,15 +55,6 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ["tenant__name", "action", "actor_label"]
     list_select_related = ["tenant"]
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(OutboundEmail)
