@@ -19,6 +19,7 @@ from django.utils.safestring import mark_safe
 
 from onboarding import lifecycle, rules
 from onboarding.admin.common import staff_actor
+from onboarding.admin.dashboard import DashboardAdminMixin
 from onboarding.admin.dns import check_dns_now, dns_attention, dns_table
 from onboarding.admin.inlines import CallingDomainInline, OutboundEmailInline
 from onboarding.admin.previews import EmailPreviewAdminMixin
@@ -105,7 +106,7 @@ def tenants_with_deprecated_setting() -> QuerySet:
 
 
 @admin.register(Tenant)
-class TenantAdmin(TokenAdminMixin, EmailPreviewAdminMixin, admin.ModelAdmin):
+class TenantAdmin(DashboardAdminMixin, TokenAdminMixin, EmailPreviewAdminMixin, admin.ModelAdmin):
     form = TenantAdminForm
     inlines = [CallingDomainInline, OutboundEmailInline]
     list_display = [
