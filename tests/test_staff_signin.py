@@ -169,7 +169,7 @@ def test_enrolling_refuses_a_non_staff_user(django_user_model):
 
 
 def test_signing_in_logs_no_code_and_no_secret(client, enrolled, caplog):
-    _user, device, enrolment = enrolled
+    _user, device, _enrolment = enrolled
     caplog.set_level(logging.DEBUG)
     code = totp_code(device)
 

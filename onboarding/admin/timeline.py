@@ -62,7 +62,7 @@ class TimelineAdminMixin:
                     entry.subject,
                     entry.what,
                     format_html_join(
-                        mark_safe("<br>"),  # noqa: S308 (a constant)
+                        mark_safe("<br>"),
                         "{}",
                         ((change.display("→"),) for change in entry.changes),
                     ),
