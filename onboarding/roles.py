@@ -68,10 +68,16 @@ def role_permissions() -> dict[str, list[str]]:
     }
 
 
-def ensure_staff_roles(using: str = "default", **_kwargs: Any) -> None:
-    """Create the groups and set their permissions. Connected to every app's post_migrate: the
-    permissions of apps migrated later (otp, axes) exist only once their own migrate ran."""
+def ensure_staff_roles(sender: Any = None, using: str = "default", **_kwargs: Any) -> None:
+    """Create the groups and set their permissions. Connected to every app's post_migrate and
+    acting on the last one's: only then do the permissions of apps listed after onboarding
+    (otp, axes) exist."""
+    from django.apps import apps
     from django.contrib.auth.models import Group, Permission
+
+    with_models = [c for c in apps.get_app_configs() if c.models_module is not None]
+    if sender is not None and sender is not with_models[-1]:
+        return
 
     wanted = role_permissions()
     every = {
