@@ -10,5 +10,8 @@ class OnboardingConfig(AppConfig):
     def ready(self) -> None:
         from onboarding import checks  # noqa: F401  (registers the system checks)
         from onboarding.reference_data import ensure_reference_data
+        from onboarding.roles import ensure_staff_roles
 
         post_migrate.connect(ensure_reference_data, sender=self)
+        # every app's post_migrate: the roles hold permissions of apps migrated after this one
+        post_migrate.connect(ensure_staff_roles, dispatch_uid="onboarding.ensure_staff_roles")

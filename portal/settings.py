@@ -291,3 +291,47 @@ LOGGING = {
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# Staff sign-in, roles and audit (issue 7: 2FA, lockout, history) ----------------------------------
+# Kept in one block on purpose: other settings blocks of issue 7 (deploy, CSP, logs) live apart.
+INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "portal.apps.PortalAdminConfig"
+INSTALLED_APPS += [
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "axes",
+    "simple_history",
+]
+# OTPMiddleware marks request.user verified from the session; HistoryRequestMiddleware lets the
+# history rows name the staff user; AxesMiddleware turns a lockout into its page and must be last.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+    "django_otp.middleware.OTPMiddleware",
+)
+MIDDLEWARE += [
+    "simple_history.middleware.HistoryRequestMiddleware",
+    "axes.middleware.AxesMiddleware",
+]
+AUTHENTICATION_BACKENDS = [
+    # first, so a locked-out username or address is refused before its password is checked
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# The admin always asks for a second factor (a TOTP code or a backup code), DEBUG or not:
+# `make run` enrols the demo user and prints its backup codes.
+OTP_TOTP_ISSUER = "Meet interop onboarding"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+# Lockout (django-axes): attempts are kept in the database (they outlive a Redis restart and staff
+# see them in the admin). Counted per username and address together, so nobody can lock a staff
+# member out from elsewhere; wrong codes count as well as wrong passwords.
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_CLIENT_IP_CALLABLE = "onboarding.http.client_ip"
+AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]
+# Audit (django-simple-history): restoring old versions would bypass the lifecycle's rules.
+SIMPLE_HISTORY_REVERT_DISABLED = True
+SIMPLE_HISTORY_HISTORY_CHANGE_REASON_USE_TEXT_FIELD = True

@@ -1,4 +1,5 @@
-"""Create or refresh the staff superuser `demo` with a new random password, and print the login.
+"""Create or refresh the staff superuser `demo` with a new random password and a new second factor
+(an authenticator-app QR code and backup codes), and print the login.
 
 Run with the project's virtualenv after `manage.py migrate` (scripts/run.sh does).
 """
@@ -18,6 +19,9 @@ USERNAME = "demo"
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--url", required=True, help="the admin's address, printed for the login")
+    parser.add_argument(
+        "--qr", action="store_true", help="also print the authenticator app's QR code and URI"
+    )
     args = parser.parse_args(argv)
 
     sys.path.insert(0, str(REPO_ROOT))
@@ -26,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
 
     django.setup()
     from django.contrib.auth import get_user_model
+
+    from onboarding.two_factor import staff_totp_enrol
 
     user, created = get_user_model().objects.get_or_create(
         username=USERNAME, defaults={"email": "demo@localhost"}
@@ -36,14 +42,24 @@ def main(argv: list[str] | None = None) -> int:
     user.is_active = True
     user.set_password(password)
     user.save()
+    # The admin always asks for a second factor; a newcomer without an authenticator app signs
+    # in with a backup code (each works once; the next `make run` prints new ones).
+    enrolment = staff_totp_enrol(user=user)
 
     width = 60
     print("=" * width)
-    print(f"  Staff login ({'created' if created else 'password refreshed'})")
+    print(f"  Staff login ({'created' if created else 'password and codes refreshed'})")
     print(f"  URL:      {args.url}")
     print(f"  User:     {USERNAME}")
     print(f"  Password: {password}")
+    print("  Code:     a backup code below (each works once), or scan the QR code")
+    print(f"  Backup codes: {' '.join(enrolment.backup_codes)}")
     print("=" * width)
+    if args.qr:
+        # to stderr: make run shows the login box twice (captured stdout), the QR code once
+        print("  Authenticator app (optional): scan this, or add the URI by hand", file=sys.stderr)
+        print(enrolment.qr_text(), file=sys.stderr)
+        print(f"  {enrolment.config_url}", file=sys.stderr)
     return 0
 
 

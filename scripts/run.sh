@@ -22,7 +22,7 @@ say "Applying migrations"
 "$PY" manage.py migrate --noinput
 say "Seeding demo tenants"
 "$PY" manage.py seed_demo
-login="$("$PY" scripts/demo_user.py --url "http://127.0.0.1:$PORT/admin/")"
+login="$("$PY" scripts/demo_user.py --qr --url "http://127.0.0.1:$PORT/admin/")"
 printf '%s\n' "$login"
 
 children=()

@@ -39,10 +39,36 @@ def staff_user(django_user_model):
     )
 
 
+def otp_verified_login(client, user):
+    """Log `user` in with a second factor, the way django-otp's `login()` marks a session."""
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    if device is None:
+        device = TOTPDevice.objects.create(user=user, name="test app", confirmed=True)
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+def totp_code(device, *, at=None) -> str:
+    """The code an authenticator app would show now (or at `at`, a Unix time) for `device`."""
+    import time
+
+    from django_otp.oath import TOTP
+
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time() if at is None else at
+    return f"{totp.token():0{device.digits}d}"
+
+
 @pytest.fixture
 def staff_client(client, staff_user):
-    client.force_login(staff_user)
-    return client
+    """A superuser signed in with a second factor (the admin refuses anyone without)."""
+    return otp_verified_login(client, staff_user)
 
 
 # Real services -----------------------------------------------------------------------------------

@@ -8,8 +8,11 @@ import re
 
 import pytest
 from django.utils import timezone
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from onboarding.models import CallingDomain, SecurityToken, Tenant, TenantStatus
+from onboarding.two_factor import staff_totp_enrol
+from tests.conftest import totp_code
 from tests.services import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
@@ -20,14 +23,19 @@ TOKEN = "journey-Token_5f0e1d2c3b4a"
 
 @pytest.fixture
 def staff_login(django_user_model):
-    django_user_model.objects.create_superuser(
+    """Staff sign in as a person would: password, then the code their authenticator app shows,
+    computed here from the enrolled device's key."""
+    user = django_user_model.objects.create_superuser(
         "onboarder", "onboarder@provider.test", STAFF_PASSWORD
     )
+    staff_totp_enrol(user=user)
+    device = TOTPDevice.objects.get(user=user)
 
     def login(page, base_url):
         page.goto(f"{base_url}/admin/login/")
         page.fill("#id_username", "onboarder")
         page.fill("#id_password", STAFF_PASSWORD)
+        page.fill("#id_otp_token", totp_code(device))
         page.click("input[type=submit]")
         page.wait_for_selector("#user-tools")
 

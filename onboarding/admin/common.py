@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from django.http import HttpRequest
+from typing import Any
+
+from django.contrib import messages
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from onboarding.http import client_ip
 from onboarding.lifecycle import Actor
@@ -23,3 +26,25 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+class ActionPermissionMixin:
+    """Actions carry `allowed_permissions`; Django then leaves the refused ones out of the menu.
+    A forged POST of a refused action would otherwise end in a vague "No action selected" (or, with
+    no action left at all, a silent page): say plainly that it was refused, change nothing."""
+
+    def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
+        name = request.POST.get("action", "") if request.method == "POST" else ""
+        if name and "index" in request.POST and name not in self.get_actions(request):
+            known = {action_name: text for _f, action_name, text in self._get_base_actions()}
+            if name in known:
+                messages.error(
+                    request,
+                    f"You do not have permission to “{known[name]}”. Nothing was changed.",
+                )
+                return HttpResponseRedirect(request.get_full_path())
+        return super().changelist_view(request, extra_context)
+
+
+def user_may(request: HttpRequest, codename: str) -> bool:
+    return request.user.has_perm(f"onboarding.{codename}")

@@ -92,7 +92,9 @@ def dns_attention(tenant: Tenant) -> str:
     )
 
 
-@admin.action(description="Check DNS now (own domains of the selected tenants)")
+@admin.action(
+    description="Check DNS now (own domains of the selected tenants)", permissions=["check_dns"]
+)
 def check_dns_now(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: QuerySet) -> None:
     domains = list(
         CallingDomain.objects.in_use().own().filter(tenant__in=queryset).select_related("tenant")

@@ -11,9 +11,15 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from simple_history.admin import SimpleHistoryAdmin
 
 from onboarding import lifecycle, mail
-from onboarding.admin.common import ReadOnlyAdminMixin, staff_actor
+from onboarding.admin.common import (
+    ActionPermissionMixin,
+    ReadOnlyAdminMixin,
+    staff_actor,
+    user_may,
+)
 from onboarding.models import (
     AuditEvent,
     Gateway,
@@ -24,7 +30,9 @@ from onboarding.models import (
 
 
 @admin.register(Gateway)
-class GatewayAdmin(admin.ModelAdmin):
+class GatewayAdmin(SimpleHistoryAdmin):
+    """Gateways with a "History" page of who changed what (django-simple-history)."""
+
     list_display = ["name", "ip_address", "hostname", "sip_host_display", "is_default"]
     search_fields = ["name", "hostname", "ip_address"]
     readonly_fields = ["is_default", "created_at"]
@@ -58,7 +66,7 @@ class AuditEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
 
 
 @admin.register(OutboundEmail)
-class OutboundEmailAdmin(admin.ModelAdmin):
+class OutboundEmailAdmin(ActionPermissionMixin, admin.ModelAdmin):
     """The outbox. The message itself is never shown: it is encrypted and may hold a link."""
 
     list_display = [
@@ -97,6 +105,9 @@ class OutboundEmailAdmin(admin.ModelAdmin):
     def recipients_display(self, row: OutboundEmail) -> str:
         return ", ".join(row.recipients)
 
+    def has_send_again_permission(self, request: HttpRequest) -> bool:
+        return user_may(request, "send_again")
+
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
@@ -105,9 +116,14 @@ class OutboundEmailAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         # the page is a read-only view; the action below is the only way to act
-        return request.method in ("GET", "HEAD") or obj is None
+        return (request.method in ("GET", "HEAD") or obj is None) and self.has_view_permission(
+            request, obj
+        )
 
-    @admin.action(description="Send again (re-rendered from the tenant's current data)")
+    @admin.action(
+        description="Send again (re-rendered from the tenant's current data)",
+        permissions=["send_again"],
+    )
     def send_again(self, request: HttpRequest, queryset: QuerySet) -> None:
         for row in queryset.select_related("tenant"):
             try:

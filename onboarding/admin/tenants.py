@@ -18,11 +18,12 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from onboarding import lifecycle, rules
-from onboarding.admin.common import staff_actor
+from onboarding.admin.common import ActionPermissionMixin, staff_actor, user_may
 from onboarding.admin.dashboard import DashboardAdminMixin
 from onboarding.admin.dns import check_dns_now, dns_attention, dns_table
 from onboarding.admin.inlines import CallingDomainInline, OutboundEmailInline
 from onboarding.admin.previews import EmailPreviewAdminMixin
+from onboarding.admin.timeline import TimelineAdminMixin
 from onboarding.admin.tokens import TokenAdminMixin
 from onboarding.forms import EmailListField, LineListField
 from onboarding.lifecycle import TransitionRefused
@@ -32,10 +33,6 @@ from onboarding.models import (
     Tenant,
 )
 from onboarding.rules import CallingDomainOption
-
-# How many audit events the tenant page shows inline; the full list is in the audit admin.
-AUDIT_TRAIL_ON_PAGE = 100
-
 
 # Tenants ----------------------------------------------------------------------------------------
 
@@ -106,7 +103,14 @@ def tenants_with_deprecated_setting() -> QuerySet:
 
 
 @admin.register(Tenant)
-class TenantAdmin(DashboardAdminMixin, TokenAdminMixin, EmailPreviewAdminMixin, admin.ModelAdmin):
+class TenantAdmin(
+    ActionPermissionMixin,
+    DashboardAdminMixin,
+    TimelineAdminMixin,
+    TokenAdminMixin,
+    EmailPreviewAdminMixin,
+    admin.ModelAdmin,
+):
     form = TenantAdminForm
     inlines = [CallingDomainInline, OutboundEmailInline]
     list_display = [
@@ -189,7 +193,7 @@ class TenantAdmin(DashboardAdminMixin, TokenAdminMixin, EmailPreviewAdminMixin, 
             fieldsets.append(("Security token", {"fields": ["token_panel"]}))
             fieldsets.append(("Emails", {"fields": ["email_previews_link"]}))
             fieldsets.append(("DNS", {"fields": ["dns_records"]}))
-            fieldsets.append(("Audit trail", {"fields": ["audit_trail"]}))
+            fieldsets.append(("Timeline (newest first)", {"fields": ["audit_trail"]}))
         return fieldsets
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
@@ -199,6 +203,16 @@ class TenantAdmin(DashboardAdminMixin, TokenAdminMixin, EmailPreviewAdminMixin, 
         actions = super().get_actions(request)
         actions.pop("delete_selected", None)
         return actions
+
+    # the custom permissions the actions name (Meta.permissions on Tenant)
+    def has_enable_tenant_permission(self, request: HttpRequest) -> bool:
+        return user_may(request, "enable_tenant")
+
+    def has_suspend_tenant_permission(self, request: HttpRequest) -> bool:
+        return user_may(request, "suspend_tenant")
+
+    def has_check_dns_permission(self, request: HttpRequest) -> bool:
+        return user_may(request, "check_dns")
 
     def has_delete_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
         # Tenants are offboarded, never deleted: the record and its audit trail stay.
@@ -252,31 +266,6 @@ class TenantAdmin(DashboardAdminMixin, TokenAdminMixin, EmailPreviewAdminMixin, 
     @admin.display(description="DNS records")
     def dns_records(self, tenant: Tenant) -> str:
         return dns_table(tenant)
-
-    @admin.display(description="Audit trail")
-    def audit_trail(self, tenant: Tenant) -> str:
-        events = tenant.audit_events.select_related("actor_user")[:AUDIT_TRAIL_ON_PAGE]
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            (
-                (
-                    f"{e.created_at:%Y-%m-%d %H:%M:%S}",
-                    e.action,
-                    f"{e.from_status} → {e.to_status}" if e.to_status else "",
-                    e.actor_label or e.get_actor_kind_display(),
-                    e.ip_address or "",
-                    ", ".join(f"{k}: {v}" for k, v in sorted(e.detail.items())),
-                )
-                for e in events
-            ),
-        )
-        return format_html(
-            '<table class="audit-trail"><thead><tr><th>When (UTC)</th><th>What</th>'
-            "<th>State</th><th>Who</th><th>IP</th><th>Details</th></tr></thead>"
-            "<tbody>{}</tbody></table>",
-            rows or format_html('<tr><td colspan="6">No events yet.</td></tr>'),
-        )
 
     # Saving -------------------------------------------------------------------------------------
 
@@ -358,14 +347,17 @@ class TenantAdmin(DashboardAdminMixin, TokenAdminMixin, EmailPreviewAdminMixin, 
             else:
                 self.message_user(request, f"{tenant.name} {done}.", messages.SUCCESS)
 
-    @admin.action(description="Enable selected tenants (send the upload invitation)")
+    @admin.action(
+        description="Enable selected tenants (send the upload invitation)",
+        permissions=["enable_tenant"],
+    )
     def enable_tenants(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._run_transition(request, queryset, lifecycle.tenant_enable, "is enabled")
 
-    @admin.action(description="Suspend selected tenants")
+    @admin.action(description="Suspend selected tenants", permissions=["suspend_tenant"])
     def suspend_tenants(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._run_transition(request, queryset, lifecycle.tenant_suspend, "is suspended")
 
-    @admin.action(description="Resume selected tenants")
+    @admin.action(description="Resume selected tenants", permissions=["suspend_tenant"])
     def resume_tenants(self, request: HttpRequest, queryset: QuerySet) -> None:
         self._run_transition(request, queryset, lifecycle.tenant_resume, "is resumed")

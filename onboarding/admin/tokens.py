@@ -11,13 +11,19 @@ from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
 from onboarding import tokens
-from onboarding.admin.common import staff_actor
+from onboarding.admin.common import staff_actor, user_may
 from onboarding.lifecycle import TransitionRefused
 from onboarding.models import Tenant
 
 
 class TokenAdminMixin:
     """Mixed into TenantAdmin: a read-only token panel and two actions."""
+
+    def has_issue_upload_link_permission(self, request: HttpRequest) -> bool:
+        return user_may(request, "issue_upload_link")
+
+    def has_revoke_token_permission(self, request: HttpRequest) -> bool:
+        return user_may(request, "revoke_token")
 
     @admin.display(description="Security token")
     def token_panel(self, tenant: Tenant) -> str:
@@ -43,7 +49,10 @@ class TokenAdminMixin:
             rows,
         )
 
-    @admin.action(description="Issue a new upload link (emailed; earlier links stop working)")
+    @admin.action(
+        description="Issue a new upload link (emailed; earlier links stop working)",
+        permissions=["issue_upload_link"],
+    )
     def issue_upload_links(self, request: HttpRequest, queryset: QuerySet) -> None:
         for tenant in queryset:
             try:
@@ -64,7 +73,10 @@ class TokenAdminMixin:
                 messages.SUCCESS,
             )
 
-    @admin.action(description="Revoke the token (back to invited; a new link is emailed)")
+    @admin.action(
+        description="Revoke the token (back to invited; a new link is emailed)",
+        permissions=["revoke_token"],
+    )
     def revoke_tokens(self, request: HttpRequest, queryset: QuerySet) -> None:
         for tenant in queryset:
             try:

@@ -76,6 +76,7 @@ class OutboundEmail(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        permissions = [("send_again", "Can send an email again")]
         indexes = [
             models.Index(fields=["status", "next_attempt_at"]),
             models.Index(fields=["claim_token"]),

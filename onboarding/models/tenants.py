@@ -11,6 +11,7 @@ from django.db import models
 from django.db.models import Q, Value
 from django.db.models.functions import Lower
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from onboarding import rules
 from onboarding.rules import AccessScope, CallingDomainOption, MeetingIdLength
@@ -50,6 +51,9 @@ class Gateway(models.Model):
     )
     is_default = models.BooleanField(default=False, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    # who changed what and when (django-simple-history; nothing here is secret)
+    history = HistoricalRecords()
 
     class Meta:
         ordering = ["name"]
@@ -137,8 +141,21 @@ class Tenant(models.Model):
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
+    # Staff edits, with old and new values (django-simple-history). Transitions are conditional
+    # UPDATEs that write AuditEvents instead; the tenant page merges both into one timeline.
+    history = HistoricalRecords()
+
     class Meta:
         ordering = ["name"]
+        # Checked by the admin's actions and views; the staff roles (onboarding/roles.py) grant them
+        permissions = [
+            ("enable_tenant", "Can enable tenants (send the upload invitation)"),
+            ("suspend_tenant", "Can suspend and resume tenants"),
+            ("issue_upload_link", "Can issue a new upload link"),
+            ("check_dns", "Can check DNS now"),
+            ("revoke_token", "Can revoke a tenant's security token"),
+            ("export_timeline", "Can export a tenant's timeline as CSV"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 Lower("name"),
@@ -231,6 +248,16 @@ class CallingDomain(models.Model):
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     objects = CallingDomainQuerySet.as_manager()
+    # The ownership code is shown to the customer, so it is not a secret and is kept. The DNS
+    # scheduler's bookkeeping is left out: it is not a change anybody made.
+    history = HistoricalRecords(
+        excluded_fields=[
+            "next_check_at",
+            "dns_checks_unverified",
+            "dns_failures_in_a_row",
+            "not_verified_notified_at",
+        ]
+    )
 
     class Meta:
         ordering = ["tenant_id", "created_at", "id"]

@@ -1,0 +1,53 @@
+"""Enrolling staff for the admin's second factor: one TOTP device and a set of backup codes.
+
+The TOTP secret leaves the server once, inside the otpauth URI (or its QR code) printed at
+enrolment; nothing logs it and no admin screen shows it again. Enrolling again replaces the
+user's devices, so a lost phone is dealt with by enrolling anew.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import segno
+from django.contrib.auth.base_user import AbstractBaseUser
+from django.db import transaction
+from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+# Enough to get through a lost phone and a few sign-ins until an administrator re-enrols them.
+BACKUP_CODE_COUNT = 8
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    config_url: str
+    backup_codes: list[str]
+
+    def __repr__(self) -> str:
+        # the URI carries the TOTP secret: never let a repr put it into a log or traceback
+        return f"Enrolment(backup_codes={len(self.backup_codes)})"
+
+    def qr_text(self) -> str:
+        """The otpauth URI as a QR code drawn with characters, for a terminal."""
+        import io
+
+        out = io.StringIO()
+        segno.make(self.config_url, error="m").terminal(out=out, compact=True)
+        return out.getvalue()
+
+
+@transaction.atomic
+def staff_totp_enrol(*, user: AbstractBaseUser) -> Enrolment:
+    """Give `user` a fresh TOTP device and fresh backup codes, replacing any earlier ones."""
+    TOTPDevice.objects.filter(user=user).delete()
+    StaticDevice.objects.filter(user=user).delete()
+    totp = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    static = StaticDevice.objects.create(user=user, name="Backup codes", confirmed=True)
+    codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
+    StaticToken.objects.bulk_create(StaticToken(device=static, token=code) for code in codes)
+    return Enrolment(config_url=totp.config_url, backup_codes=codes)
+
+
+def staff_is_enrolled(user: AbstractBaseUser) -> bool:
+    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
