@@ -64,12 +64,13 @@ def main() -> None:
 
     from onboarding.heartbeats import heartbeat_record
     from onboarding.models import AuditEvent, DnsCheck, OutboundEmail, Tenant
+    from tests.conftest import otp_verified_login
     from tests.dashboard_support import tenants_bulk_create
 
     now = timezone.now()
     heartbeat_record("outbox_sweeper", now=now)
     client = Client()
-    client.force_login(get_user_model().objects.create_superuser("bench", "b@bench.test", "pw"))
+    otp_verified_login(client, get_user_model().objects.create_superuser("bench", "b@bench.test", "pw"))
     url = reverse("admin:onboarding_dashboard")
 
     print(f"requests per size: {args.requests} (after one warm-up), Django test client")

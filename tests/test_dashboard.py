@@ -24,6 +24,7 @@ from onboarding.models import (
     Tenant,
     TenantStatus,
 )
+from tests.conftest import otp_verified_login
 from tests.html_tables import page_tables
 from tests.upload_support import invited_tenant
 
@@ -96,7 +97,7 @@ def test_a_superuser_sees_the_dashboard(staff_client):
 
 def test_a_staff_user_without_view_permission_on_tenants_gets_403(client, django_user_model):
     clerk = django_user_model.objects.create_user("clerk", password="x", is_staff=True)
-    client.force_login(clerk)
+    otp_verified_login(client, clerk)
 
     assert client.get(URL).status_code == 403
     assert f'href="{URL}"' not in client.get(reverse("admin:index")).content.decode()
@@ -105,7 +106,7 @@ def test_a_staff_user_without_view_permission_on_tenants_gets_403(client, django
 def test_a_staff_user_allowed_to_view_tenants_sees_it(client, django_user_model):
     viewer = django_user_model.objects.create_user("viewer", password="x", is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_tenant"))
-    client.force_login(viewer)
+    otp_verified_login(client, viewer)
 
     assert client.get(URL).status_code == 200
     assert f'href="{URL}"' in client.get(reverse("admin:index")).content.decode()

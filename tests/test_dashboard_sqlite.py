@@ -23,6 +23,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 call_command("migrate", verbosity=0)
+from tests.conftest import otp_verified_login
 from tests.dashboard_support import activated
 from tests.html_tables import page_tables
 
@@ -32,7 +33,7 @@ activated("Bravo", at=now - timedelta(days=10), took=timedelta(days=2))
 activated("Charlie", at=now - timedelta(days=40), took=timedelta(days=6))
 activated("Delta", at=now - timedelta(days=50), took=timedelta(days=9))
 client = Client()
-client.force_login(get_user_model().objects.create_superuser("staff", "s@x.test", "pw"))
+otp_verified_login(client, get_user_model().objects.create_superuser("staff", "s@x.test", "pw"))
 response = client.get(reverse("admin:onboarding_dashboard"))
 tables = page_tables(response.content.decode())
 print(json.dumps({
