@@ -21,6 +21,7 @@ from onboarding import lifecycle, rules
 from onboarding.admin.common import staff_actor
 from onboarding.admin.dns import check_dns_now, dns_attention, dns_table
 from onboarding.admin.inlines import CallingDomainInline, OutboundEmailInline
+from onboarding.admin.live_changes import LiveTenantAdminMixin, is_live
 from onboarding.admin.previews import EmailPreviewAdminMixin
 from onboarding.admin.tokens import TokenAdminMixin
 from onboarding.forms import EmailListField, LineListField
@@ -105,7 +106,7 @@ def tenants_with_deprecated_setting() -> QuerySet:
 
 
 @admin.register(Tenant)
-class TenantAdmin(TokenAdminMixin, EmailPreviewAdminMixin, admin.ModelAdmin):
+class TenantAdmin(LiveTenantAdminMixin, TokenAdminMixin, EmailPreviewAdminMixin, admin.ModelAdmin):
     form = TenantAdminForm
     inlines = [CallingDomainInline, OutboundEmailInline]
     list_display = [
@@ -149,6 +150,10 @@ class TenantAdmin(TokenAdminMixin, EmailPreviewAdminMixin, admin.ModelAdmin):
         "issue_upload_links",
         "revoke_tokens",
         check_dns_now,
+        "switch_calling_domains",
+        "retire_replaced_domains",
+        "offboard_tenants",
+        "reinstate_tenants",
     ]
 
     def get_fieldsets(self, request: HttpRequest, obj: Tenant | None = None) -> Any:
@@ -280,6 +285,10 @@ class TenantAdmin(TokenAdminMixin, EmailPreviewAdminMixin, admin.ModelAdmin):
     # Saving -------------------------------------------------------------------------------------
 
     def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
+        if change and is_live(obj):
+            # saved by changes.tenant_settings_change in save_related, with the domains
+            self.live_edit_collect_tenant(request, form)
+            return
         obj.save()
         if change:
             if form.changed_data:
@@ -300,6 +309,9 @@ class TenantAdmin(TokenAdminMixin, EmailPreviewAdminMixin, admin.ModelAdmin):
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not CallingDomain:
             super().save_formset(request, form, formset, change)
+            return
+        if change and is_live(form.instance):
+            self.live_edit_collect_domains(request, formset)
             return
         instances = formset.save(commit=False)
         for deleted in formset.deleted_objects:
@@ -324,6 +336,8 @@ class TenantAdmin(TokenAdminMixin, EmailPreviewAdminMixin, admin.ModelAdmin):
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         tenant = form.instance
+        if change and is_live(tenant):
+            self.live_edit_apply(request, tenant)
         lifecycle.tenant_domains_changed(tenant, actor=staff_actor(request))
         # ticking "enable automatically" after DNS already verified enables it now
         lifecycle.tenant_dns_verified(tenant=tenant, actor=staff_actor(request))
