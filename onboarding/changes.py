@@ -1,4 +1,4 @@
-"""Changing a live tenant: its settings, its gateway's values, and moves to another calling domain.
+"""Changing a live tenant: its settings and its gateway's values (moves: domain_moves.py).
 
 Every change is validated by the model rules (`rules.py` through `full_clean`), recorded in the
 audit trail with old and new values, and, when the customer must change something in Google
@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from onboarding import lifecycle, rules
-from onboarding.lifecycle import Actor, CallingDomainSpec, TransitionRefused
+from onboarding.lifecycle import Actor, TransitionRefused
 from onboarding.models import CallingDomain, Gateway, Tenant, TenantStatus
 from onboarding.rules import AccessScope, MeetingIdLength, RuleWarning
 
@@ -27,9 +27,6 @@ S = TenantStatus
 
 # Which states each operation is allowed from (the tests assert these sets).
 CHANGE_SETTINGS_FROM = frozenset({S.INVITED, S.ACTIVE})
-MOVE_FROM = frozenset({S.INVITED, S.ACTIVE})
-SWITCH_FROM = frozenset({S.INVITED, S.ACTIVE})
-RETIRE_FROM = frozenset({S.INVITED, S.ACTIVE, S.SUSPENDED})
 # Tenants told about a gateway edit: those that have (or are about to type) its values.
 GATEWAY_TELLS = frozenset({S.INVITED, S.ACTIVE, S.SUSPENDED})
 
@@ -167,7 +164,7 @@ def tenant_settings_change(
     if unknown:
         raise ValueError(f"These cannot be changed here: {', '.join(sorted(unknown))}.")
     with transaction.atomic():
-        locked = _lock(tenant, CHANGE_SETTINGS_FROM, "have its settings changed")
+        locked = tenant_lock(tenant, CHANGE_SETTINGS_FROM, "have its settings changed")
         before = settings_snapshot(locked)
         for name, value in (fields or {}).items():
             setattr(locked, name, value)
@@ -185,7 +182,7 @@ def tenant_settings_change(
     return result
 
 
-def _lock(tenant: Tenant, allowed: frozenset[str], doing: str) -> Tenant:
+def tenant_lock(tenant: Tenant, allowed: frozenset[str], doing: str) -> Tenant:
     list(CallingDomain.objects.select_for_update().filter(tenant=tenant).order_by("pk"))
     locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
     if locked.status not in allowed:
@@ -310,118 +307,6 @@ def gateway_change(
             dns_recheck_schedule(all_served, now=now)
     gateway.refresh_from_db()
     return told
-
-
-# Moving to another calling domain ----------------------------------------------------------------
-
-
-def domain_move_start(
-    *,
-    tenant: Tenant,
-    replaces: CallingDomain,
-    spec: CallingDomainSpec,
-    actor: Actor,
-    now: datetime | None = None,
-) -> CallingDomain:
-    """Add the new calling domain beside the old one; the tenant keeps its state.
-
-    An own domain's DNS is checked from now on (its DNS instructions go out); the customer gets
-    the new Google Admin values only at the switch, once the new domain is ready.
-    """
-    now = now or timezone.now()
-    with transaction.atomic():
-        locked = _lock(tenant, MOVE_FROM, "move to another calling domain")
-        old = locked.calling_domains.customer_facing().filter(pk=replaces.pk).first()
-        if old is None:
-            raise TransitionRefused(
-                f"{replaces} is not a calling domain {locked.name} uses now, so nothing can "
-                "move away from it."
-            )
-        if CallingDomain.objects.awaiting_switch().filter(replaces=old).exists():
-            raise TransitionRefused(
-                f"A move away from {old} is already under way: switch to it or retire it first."
-            )
-        new = spec.build(locked)
-        new.replaces = old
-        others = [d for d in locked.calling_domains.in_use() if d.pk != old.pk]
-        lifecycle.tenant_domains_validate(locked, [new, *others])
-        lifecycle.calling_domain_save(new, now=now)
-        lifecycle.audit_record(
-            tenant=locked,
-            action="calling_domain_move_started",
-            actor=actor,
-            now=now,
-            detail={"from": str(old), "to": str(new), "option": new.option},
-        )
-        lifecycle.tenant_domains_changed(locked, actor=actor, now=now)
-    return new
-
-
-def domain_move_ready(calling_domain: CallingDomain) -> bool:
-    """A move target is ready when it needs no DNS, or its DNS is verified and not flagged."""
-    if not calling_domain.needs_dns:
-        return True
-    return calling_domain.verified_at is not None and calling_domain.drift_flagged_at is None
-
-
-def domain_switch(
-    *, calling_domain: CallingDomain, actor: Actor, now: datetime | None = None
-) -> ChangeResult:
-    """Switch the tenant to its new calling domain; the customer gets the new values.
-
-    Refused until the new domain is ready. The old domain keeps working until staff retire it.
-    """
-    now = now or timezone.now()
-    with transaction.atomic():
-        locked = _lock(calling_domain.tenant, SWITCH_FROM, "switch calling domains")
-        new = CallingDomain.objects.get(pk=calling_domain.pk)
-        if not new.is_awaiting_switch or new.retired_at is not None:
-            raise TransitionRefused(f"{new} is not waiting for a switch.")
-        if not domain_move_ready(new):
-            raise TransitionRefused(
-                f"{new} is not ready yet: its DNS records are not verified. The switch can be "
-                "made once the DNS check passes."
-            )
-        before = settings_snapshot(locked)
-        CallingDomain.objects.filter(pk=new.pk).update(switched_at=now)
-        result = ChangeResult(snapshot_diff(before, settings_snapshot(locked)))
-        changes_record(
-            locked, result.changes, actor=actor, now=now, action="calling_domain_switched"
-        )
-    calling_domain.refresh_from_db()
-    return result
-
-
-def calling_domain_retire(
-    *, calling_domain: CallingDomain, actor: Actor, now: datetime | None = None
-) -> CallingDomain:
-    """Retire the old side of a finished move (or an abandoned move target).
-
-    Its DNS checks stop and its name is free for others; a shared-domain prefix stays with the
-    retired row, so it is quarantined (prefixes.py) and never reaches a new tenant meanwhile.
-    """
-    now = now or timezone.now()
-    with transaction.atomic():
-        locked = _lock(calling_domain.tenant, RETIRE_FROM, "retire a calling domain")
-        domain = CallingDomain.objects.get(pk=calling_domain.pk)
-        replaced = domain.replacements.filter(switched_at__isnull=False).exists()
-        if domain.retired_at is not None:
-            raise TransitionRefused(f"{domain} is retired already.")
-        if not replaced and not domain.is_awaiting_switch:
-            raise TransitionRefused(
-                f"{domain} is a calling domain the customer uses now. Move the tenant to another "
-                "calling domain and switch first; then retire this one."
-            )
-        CallingDomain.objects.filter(pk=domain.pk).update(retired_at=now, next_check_at=None)
-        lifecycle.audit_record(
-            tenant=locked,
-            action="calling_domain_retired",
-            actor=actor,
-            now=now,
-            detail={"domain": str(domain), "prefix": domain.prefix},
-        )
-    calling_domain.refresh_from_db()
-    return calling_domain
 
 
 def sample_changes(tenant: Tenant) -> list[ValueChange]:

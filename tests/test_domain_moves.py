@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from onboarding import changes, instructions, lifecycle, prefixes, rules
+from onboarding import domain_moves, instructions, lifecycle, prefixes, rules
 from onboarding.lifecycle import CallingDomainSpec, TransitionRefused
 from onboarding.models import AuditEvent, CallingDomain, EmailKind, Gateway, OutboundEmail, Tenant
 from tests.live_support import TEST, active_tenant, rendered, settings_changed_emails, tenant_in
@@ -22,13 +22,13 @@ OWN = CallingDomainSpec(option="own", domain="video.globex.test")
 
 def start_move(tenant, spec=ONPEXIP):
     old = tenant.calling_domains.customer_facing().get()
-    return old, changes.domain_move_start(tenant=tenant, replaces=old, spec=spec, actor=TEST)
+    return old, domain_moves.domain_move_start(tenant=tenant, replaces=old, spec=spec, actor=TEST)
 
 
 def test_the_operations_allowed_states():
-    assert changes.MOVE_FROM == {"invited", "active"}
-    assert changes.SWITCH_FROM == {"invited", "active"}
-    assert changes.RETIRE_FROM == {"invited", "active", "suspended"}
+    assert {"invited", "active"} == domain_moves.MOVE_FROM
+    assert {"invited", "active"} == domain_moves.SWITCH_FROM
+    assert {"invited", "active", "suspended"} == domain_moves.RETIRE_FROM
 
 
 @pytest.mark.parametrize("status", ALL_STATES)
@@ -36,11 +36,11 @@ def test_a_move_starts_only_from_invited_or_active(status):
     tenant = tenant_in(status, name="Globex")
     old = tenant.calling_domains.order_by("pk").first()
     spec = CallingDomainSpec(option="onpexip", domain="globex-new")
-    if status in changes.MOVE_FROM:
-        changes.domain_move_start(tenant=tenant, replaces=old, spec=spec, actor=TEST)
+    if status in domain_moves.MOVE_FROM:
+        domain_moves.domain_move_start(tenant=tenant, replaces=old, spec=spec, actor=TEST)
     else:
         with pytest.raises(TransitionRefused):
-            changes.domain_move_start(tenant=tenant, replaces=old, spec=spec, actor=TEST)
+            domain_moves.domain_move_start(tenant=tenant, replaces=old, spec=spec, actor=TEST)
 
 
 def test_the_new_domain_waits_beside_the_old_one_and_the_tenant_keeps_its_state():
@@ -56,7 +56,7 @@ def test_the_new_domain_waits_beside_the_old_one_and_the_tenant_keeps_its_state(
 def test_switching_tells_the_customer_the_new_values_and_the_old_domain_keeps_working():
     tenant = active_tenant("Globex", option="shared", domain="")
     old, new = start_move(tenant)
-    changes.domain_switch(calling_domain=new, actor=TEST)
+    domain_moves.domain_switch(calling_domain=new, actor=TEST)
 
     assert [v.domain for v in instructions.tenant_values(tenant)] == ["globex.onpexip.com"]
     old.refresh_from_db()
@@ -70,13 +70,13 @@ def test_switching_tells_the_customer_the_new_values_and_the_old_domain_keeps_wo
 
 def test_an_own_domain_is_verified_before_the_switch():
     tenant = active_tenant("Globex")
-    old, new = start_move(tenant, OWN)
+    _old, new = start_move(tenant, OWN)
     assert new.next_check_at is not None  # its DNS check is due at once
     assert OutboundEmail.objects.filter(tenant=tenant, kind=EmailKind.DNS_INSTRUCTIONS).exists()
     with pytest.raises(TransitionRefused, match="not ready yet"):
-        changes.domain_switch(calling_domain=new, actor=TEST)
+        domain_moves.domain_switch(calling_domain=new, actor=TEST)
     CallingDomain.objects.filter(pk=new.pk).update(verified_at=timezone.now())
-    changes.domain_switch(calling_domain=new, actor=TEST)
+    domain_moves.domain_switch(calling_domain=new, actor=TEST)
     assert tenant.calling_domains.customer_facing().get() == new
 
 
@@ -91,14 +91,14 @@ def test_an_unverified_move_target_does_not_hold_back_the_confirmation():
 def test_a_domain_the_customer_uses_cannot_be_retired():
     tenant = active_tenant("Globex")
     with pytest.raises(TransitionRefused, match="uses now"):
-        changes.calling_domain_retire(calling_domain=tenant.calling_domains.get(), actor=TEST)
+        domain_moves.calling_domain_retire(calling_domain=tenant.calling_domains.get(), actor=TEST)
 
 
 def test_retiring_the_replaced_shared_domain_quarantines_its_prefix():
     tenant = active_tenant("Globex", option="shared", domain="")
     old, new = start_move(tenant)
-    changes.domain_switch(calling_domain=new, actor=TEST)
-    changes.calling_domain_retire(calling_domain=old, actor=TEST)
+    domain_moves.domain_switch(calling_domain=new, actor=TEST)
+    domain_moves.calling_domain_retire(calling_domain=old, actor=TEST)
     old.refresh_from_db()
     assert old.retired_at is not None and old.next_check_at is None
     assert CallingDomain.objects.filter(prefixes.shared_prefixes_quarantined()).get() == old
@@ -108,7 +108,7 @@ def test_retiring_the_replaced_shared_domain_quarantines_its_prefix():
 def test_an_abandoned_move_target_can_be_retired():
     tenant = active_tenant("Globex")
     _old, new = start_move(tenant, OWN)
-    changes.calling_domain_retire(calling_domain=new, actor=TEST)
+    domain_moves.calling_domain_retire(calling_domain=new, actor=TEST)
     assert not CallingDomain.objects.awaiting_switch().exists()
 
 

@@ -30,7 +30,7 @@ def only_domain(tenant):
 
 
 def test_settings_change_is_allowed_from_invited_and_active_only():
-    assert changes.CHANGE_SETTINGS_FROM == {"invited", "active"}
+    assert {"invited", "active"} == changes.CHANGE_SETTINGS_FROM
 
 
 @pytest.mark.parametrize("status", ALL_STATES)
@@ -111,7 +111,7 @@ def test_short_ids_on_an_own_subdomain_are_saved_with_the_deprecation_warning():
 def test_the_shared_domain_cannot_move_to_long_ids_without_leaving_it():
     tenant = shared_domain_tenant()
     domain = only_domain(tenant)
-    with pytest.raises(ValidationError, match="move the tenant to an onpexip.com subdomain"):
+    with pytest.raises(ValidationError, match=r"move the tenant to an onpexip\.com subdomain"):
         changes.tenant_settings_change(
             tenant=tenant, actor=TEST, domains={domain.pk: DomainSettings(meeting_id_length="long")}
         )

@@ -7,7 +7,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from onboarding import changes, lifecycle, mail, offboarding, prefixes, tasks
+from onboarding import changes, lifecycle, offboarding, prefixes, tasks
 from onboarding.lifecycle import TransitionRefused
 from onboarding.models import (
     AuditEvent,
@@ -26,7 +26,7 @@ ALL_STATES = ["draft", "dns_pending", "invited", "active", "suspended", "offboar
 
 
 def test_offboarding_is_allowed_from_every_state_but_offboarded():
-    assert lifecycle.OFFBOARD_FROM == {"draft", "dns_pending", "invited", "active", "suspended"}
+    assert {"draft", "dns_pending", "invited", "active", "suspended"} == lifecycle.OFFBOARD_FROM
 
 
 @pytest.mark.parametrize("status", ALL_STATES)

@@ -13,7 +13,7 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from onboarding import changes, offboarding
+from onboarding import changes, domain_moves, offboarding
 from onboarding.admin.common import staff_actor
 from onboarding.lifecycle import CallingDomainSpec, TransitionRefused
 from onboarding.models import CallingDomain, Tenant
@@ -31,11 +31,15 @@ class CallingDomainForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        # moving to long IDs clears the prefix (long IDs take none), as changes.py does
-        if (
-            cleaned.get("meeting_id_length") == MeetingIdLength.LONG
+        # an existing short-ID domain moving to long IDs loses its prefix, as in changes.py; a
+        # new row with long IDs and a prefix is a typing mistake, shown as the rules word it
+        moving_to_long = (
+            self.instance.pk is not None
+            and self.initial.get("meeting_id_length") == MeetingIdLength.SHORT
+            and cleaned.get("meeting_id_length") == MeetingIdLength.LONG
             and cleaned.get("option") != CallingDomainOption.SHARED
-        ):
+        )
+        if moving_to_long:
             cleaned["prefix"] = ""
         return cleaned
 
@@ -139,7 +143,7 @@ class LiveTenantAdminMixin:
                 f"{tenant.name} uses {len(facing)} calling domains, so it is not clear which one "
                 "the new domain replaces. Use `manage.py move_calling_domain --from DOMAIN`."
             )
-        new = changes.domain_move_start(
+        new = domain_moves.domain_move_start(
             tenant=tenant, replaces=facing[0], spec=spec, actor=staff_actor(request)
         )
         self.message_user(  # type: ignore[attr-defined]
@@ -205,7 +209,7 @@ class LiveTenantAdminMixin:
         self._each(
             request,
             waiting.select_related("tenant"),
-            lambda d: changes.domain_switch(calling_domain=d, actor=actor),
+            lambda d: domain_moves.domain_switch(calling_domain=d, actor=actor),
             lambda d: f"{d.tenant.name} now uses {d}; the customer is told the new values.",
         )
 
@@ -225,6 +229,6 @@ class LiveTenantAdminMixin:
         self._each(
             request,
             replaced.select_related("tenant"),
-            lambda d: changes.calling_domain_retire(calling_domain=d, actor=actor),
+            lambda d: domain_moves.calling_domain_retire(calling_domain=d, actor=actor),
             lambda d: f"{d} of {d.tenant.name} is retired.",
         )

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from onboarding import changes
+from onboarding import domain_moves
 from onboarding.lifecycle import CallingDomainSpec
 from onboarding.management.live_command import (
     actor_for,
@@ -39,7 +39,7 @@ class Command(BaseCommand):
             sfb_additional_gateway=options["sfb"],
         )
         with refusals_as_errors():
-            new = changes.domain_move_start(
+            new = domain_moves.domain_move_start(
                 tenant=tenant, replaces=old, spec=spec, actor=actor_for(self)
             )
         self.stdout.write(f"{new} added beside {old}; switch once it is ready.")

@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from onboarding import changes
+from onboarding import domain_moves
 from onboarding.management.live_command import actor_for, calling_domain_lookup, refusals_as_errors
 from onboarding.management.tenant_lookup import tenant_lookup
 
@@ -21,5 +21,5 @@ class Command(BaseCommand):
         tenant = tenant_lookup(options["tenant"])
         old = calling_domain_lookup(tenant, options["domain"])
         with refusals_as_errors():
-            changes.calling_domain_retire(calling_domain=old, actor=actor_for(self))
+            domain_moves.calling_domain_retire(calling_domain=old, actor=actor_for(self))
         self.stdout.write(f"{old} of {tenant.name} is retired.")
