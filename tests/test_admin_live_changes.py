@@ -248,3 +248,14 @@ def test_staff_preview_the_settings_changed_and_service_ended_emails(staff_clien
     assert f'id="preview-{EmailKind.SERVICE_ENDED}"' in html
     assert "Gateway IP address: 192.0.2.99 -> 192.0.2.10" in html  # the sample, old -> new
     assert "service for Acme ended" in html
+
+
+def test_an_offboarded_tenant_is_read_only_in_the_admin(staff_client):
+    tenant = active_tenant()
+    act(staff_client, "offboard_tenants", tenant)
+    page = staff_client.get(change_url(tenant))
+    assert page.status_code == 200
+    assert 'name="main_contact_email"' not in page.content.decode()
+    assert staff_client.post(change_url(tenant), {"name": "Renamed"}).status_code == 403
+    tenant.refresh_from_db()
+    assert tenant.name == "Acme"

@@ -16,7 +16,7 @@ from django.http import HttpRequest
 from onboarding import changes, domain_moves, offboarding
 from onboarding.admin.common import staff_actor
 from onboarding.lifecycle import CallingDomainSpec, TransitionRefused
-from onboarding.models import CallingDomain, Tenant
+from onboarding.models import CallingDomain, Tenant, TenantStatus
 from onboarding.rules import CallingDomainOption, MeetingIdLength
 
 PERMISSION_LIVE = "onboarding.change_live_settings"
@@ -57,6 +57,8 @@ class LiveTenantAdminMixin:
 
     def has_change_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
         allowed = super().has_change_permission(request, obj)  # type: ignore[misc]
+        if obj is not None and obj.status == TenantStatus.OFFBOARDED:
+            return False  # the record stays as it was; reinstating starts a new tenant
         if allowed and is_live(obj):
             return request.user.has_perm(PERMISSION_LIVE)
         return allowed
