@@ -181,3 +181,30 @@ def _dns_instructions_again(tenant: Tenant, idempotency_key: str, now: datetime)
     if own is None:
         raise ValueError(f"{tenant.name} has no own domain, so there are no DNS instructions.")
     return dns_instructions_queue(tenant, own, idempotency_key, now)
+
+
+def settings_changed_queue(
+    tenant: Tenant, changes: list[Any], idempotency_key: str, now: datetime
+) -> OutboundEmail:
+    """What the customer must change in Google Admin (or DNS), old value -> new value, to the
+    token-upload contacts. Not composable again: the changes belong to the moment they happened."""
+    return email_queue(
+        kind=EmailKind.SETTINGS_CHANGED,
+        idempotency_key=idempotency_key,
+        recipients=tenant.token_upload_recipients,
+        tenant=tenant,
+        context={**tenant_context(tenant), "changes": changes},
+        now=now,
+    )
+
+
+def service_ended_queue(tenant: Tenant, now: datetime) -> OutboundEmail:
+    """The service ended: to the service-notification contacts, once per offboarding."""
+    return email_queue(
+        kind=EmailKind.SERVICE_ENDED,
+        idempotency_key=f"service_ended:{tenant.pk}",
+        recipients=tenant.service_notification_recipients,
+        tenant=tenant,
+        context={**tenant_context(tenant), "ended_at": now},
+        now=now,
+    )

@@ -55,7 +55,7 @@ def calling_domain_values(calling_domain: CallingDomain, tenant: Tenant) -> Goog
 
 
 def tenant_values(tenant: Tenant) -> list[GoogleAdminValues]:
-    domains = [d for d in tenant.calling_domains.all() if d.retired_at is None]
+    domains = tenant.calling_domains.customer_facing().select_related(None)
     return [calling_domain_values(d, tenant) for d in domains]
 
 

@@ -7,7 +7,6 @@ takes `now` so tests set the clock instead of waiting.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -15,7 +14,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from onboarding import rules
@@ -26,6 +25,12 @@ from onboarding.models import (
     Gateway,
     Tenant,
     TenantStatus,
+)
+from onboarding.prefixes import (  # noqa: F401 (public names kept importable from here)
+    PREFIX_ALLOCATION_ATTEMPTS,
+    PrefixPoolExhausted,
+    shared_prefix_allocate,
+    shared_prefixes_free,
 )
 from onboarding.rules import AccessScope, CallingDomainOption, RuleWarning
 
@@ -40,10 +45,6 @@ AWAIT_DNS_FROM = frozenset({S.DRAFT})
 ACTIVATE_FROM = frozenset({S.INVITED})
 REVOKE_FROM = frozenset({S.ACTIVE})
 
-# How often to re-pick a prefix when another transaction took ours first. Collisions are rare
-# (random choice among the free ones); this bound only stops a pathological loop.
-PREFIX_ALLOCATION_ATTEMPTS = 50
-
 
 class TransitionRefused(Exception):
     """A transition that is not allowed now; the message tells staff why and what to do."""
@@ -51,16 +52,6 @@ class TransitionRefused(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-
-
-class PrefixPoolExhausted(Exception):
-    def __init__(self) -> None:
-        self.message = (
-            f"All {rules.SHARED_PREFIX_POOL_SIZE:,} shared-domain prefixes "
-            f"({rules.SHARED_PREFIX_FIRST}-{rules.SHARED_PREFIX_LAST}) are allocated. Put this "
-            f"tenant on an {rules.ONPEXIP_PARENT} subdomain or its own domain instead."
-        )
-        super().__init__(self.message)
 
 
 @dataclass(frozen=True)
@@ -208,7 +199,7 @@ def calling_domain_save(calling_domain: CallingDomain, *, now: datetime | None =
         _dns_wait_if_new(calling_domain, now or timezone.now())
     needs_prefix = calling_domain.option == CallingDomainOption.SHARED and not calling_domain.prefix
     if needs_prefix:
-        shared_prefix_allocate(calling_domain)
+        shared_prefix_allocate(calling_domain, now=now)
     else:
         calling_domain.save()
 
@@ -227,47 +218,6 @@ def _dns_wait_if_new(calling_domain: CallingDomain, now: datetime) -> None:
     calling_domain.next_check_at = calling_domain.dns_pending_since = now
     calling_domain.dns_checks_unverified = calling_domain.dns_failures_in_a_row = 0
     calling_domain.drift_flagged_at = calling_domain.not_verified_notified_at = None
-
-
-def shared_prefix_allocate(calling_domain: CallingDomain) -> str:
-    """Give a new shared-domain calling domain a free prefix and save it.
-
-    The unique constraint on shared prefixes decides: we insert a candidate inside a savepoint,
-    and when a concurrent transaction committed the same one first, we pick again.
-    """
-    for _attempt in range(PREFIX_ALLOCATION_ATTEMPTS):
-        taken = set(
-            CallingDomain.objects.filter(option=CallingDomainOption.SHARED)
-            .exclude(prefix="")
-            .values_list("prefix", flat=True)
-        )
-        free = [p for p in rules.shared_prefix_candidates() if p not in taken]
-        if not free:
-            raise PrefixPoolExhausted()
-        calling_domain.prefix = secrets.choice(free)
-        try:
-            with transaction.atomic():
-                calling_domain.save()
-        except IntegrityError:
-            taken_now = CallingDomain.objects.filter(
-                option=CallingDomainOption.SHARED, prefix=calling_domain.prefix
-            ).exists()
-            calling_domain.prefix = ""
-            if not taken_now:
-                raise
-            continue
-        return calling_domain.prefix
-    raise TransitionRefused(
-        "Could not allocate a shared-domain prefix: too many tenants were being created at "
-        "once. Save again."
-    )
-
-
-def shared_prefixes_free() -> int:
-    taken = (
-        CallingDomain.objects.filter(option=CallingDomainOption.SHARED).exclude(prefix="").count()
-    )
-    return rules.SHARED_PREFIX_POOL_SIZE - taken
 
 
 def tenant_domains_changed(tenant: Tenant, *, actor: Actor, now: datetime | None = None) -> Tenant:

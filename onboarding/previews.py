@@ -14,7 +14,7 @@ from django.conf import settings
 from django.template import TemplateDoesNotExist
 from django.utils import timezone
 
-from onboarding import emails, mail
+from onboarding import changes, emails, mail
 from onboarding.models import EmailKind, OutboundEmail, SecurityToken, Tenant, TokenState
 
 LINK_PLACEHOLDER = f"{settings.PORTAL_BASE_URL}/upload/[a fresh link is issued when sent]/"
@@ -74,6 +74,8 @@ def sample_context(kind: str, tenant: Tenant) -> dict[str, Any]:
             created_at=now - timedelta(hours=1),
         ),
         "error": "SMTP 550: (the mail server's answer)",
+        "changes": changes.sample_changes(tenant),
+        "ended_at": now,
     }
 
 

@@ -26,12 +26,19 @@ ONBOARDING_STAFF_EXTRA = [
     "onboarding.issue_upload_link",
     "onboarding.check_dns",
     "onboarding.send_again",
+    "onboarding.change_live_settings",
+    "onboarding.move_calling_domain",
 ]
 ADMINISTRATORS_EXTRA = [
     "onboarding.add_gateway",
     "onboarding.change_gateway",
     "onboarding.delete_gateway",
     "onboarding.revoke_token",
+    # ending a service deletes the tenant's tokens: an administrator's decision
+    "onboarding.offboard_tenant",
+    # gateway API keys hand out every token a gateway serves
+    "onboarding.add_gatewayapikey",
+    "onboarding.change_gatewayapikey",
     "auth.view_user",
     "auth.add_user",
     "auth.change_user",

@@ -359,6 +359,37 @@ def check_teams_clash(*, calling_domains: Iterable[str], teams_domains: Iterable
         )
 
 
+def check_live_domain_edit(
+    *, previous_option: str, previous_domain: str, option: str, domain: str
+) -> None:
+    """A live tenant's calling domain keeps its option and name.
+
+    The customer has typed them into Google Admin and old invitations dial them, so changing
+    them in place would cut those off and (for the shared domain) free the prefix at once. A
+    different calling domain is a move: add it beside the old one, switch, retire the old one.
+    """
+    if previous_option != option or previous_domain != domain:
+        raise ValidationError(
+            {
+                "option": "An invited or active tenant keeps this calling domain and its option. "
+                "To change them, move the tenant to another calling domain (add the new one "
+                "beside it, switch when it is ready, then retire this one)."
+            }
+        )
+
+
+def check_shared_stays_short(*, option: str, meeting_id_length: str) -> None:
+    """Long meeting IDs need another calling domain: the shared domain is short-only."""
+    if option == CallingDomainOption.SHARED and meeting_id_length == MeetingIdLength.LONG:
+        raise ValidationError(
+            {
+                "meeting_id_length": f"The shared domain {SHARED_DOMAIN} supports short meeting "
+                f"IDs only. To use long IDs, move the tenant to an {ONPEXIP_PARENT} subdomain or "
+                "its own domain first."
+            }
+        )
+
+
 def check_no_repeated_domains(calling_domains: Iterable[str]) -> None:
     seen: set[str] = set()
     for name in calling_domains:

@@ -2,7 +2,7 @@
 
 from celery import shared_task
 
-from onboarding import dns_checks, mail, reminders, tokens
+from onboarding import dns_checks, mail, offboarding, reminders, tokens
 from onboarding.heartbeats import heartbeat_record
 
 
@@ -38,3 +38,11 @@ def send_reminders() -> int:
     queued = reminders.reminders_send()
     heartbeat_record("reminders")
     return queued
+
+
+@shared_task(ignore_result=True)
+def erase_offboarded_contacts() -> int:
+    """Erase the contact addresses of tenants offboarded longer than CONTACT_RETENTION ago."""
+    erased = offboarding.contacts_erase_due()
+    heartbeat_record("contact_eraser")
+    return erased

@@ -92,7 +92,7 @@ def token_store(
 
 def own_domains_ready(tenant: Tenant) -> bool:
     """Every own domain in use is verified (DNS drift flags hold the confirmation back too)."""
-    own = CallingDomain.objects.in_use().own().filter(tenant=tenant)
+    own = CallingDomain.objects.customer_facing().own().filter(tenant=tenant)
     return not own.filter(Q(verified_at__isnull=True) | Q(drift_flagged_at__isnull=False)).exists()
 
 

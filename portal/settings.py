@@ -169,6 +169,8 @@ NEW_LINKS_PER_TENANT_PER_DAY = env.int("NEW_LINKS_PER_TENANT_PER_DAY", default=5
 REMINDER_AFTER_DAYS = env.list("REMINDER_AFTER_DAYS", cast=int, default=[3, 7])
 STUCK_AFTER = timedelta(days=env.int("STUCK_AFTER_DAYS", default=7))
 PREFIX_QUARANTINE = timedelta(days=env.int("PREFIX_QUARANTINE_DAYS", default=90))
+# how long an offboarded tenant's contact addresses are kept before they are erased
+CONTACT_RETENTION = timedelta(days=env.int("CONTACT_RETENTION_DAYS", default=180))
 # record label and port of every SRV record an own domain must publish
 DNS_EXPECTED_SRV_RECORDS = env.list(
     "DNS_EXPECTED_SRV_RECORDS",
@@ -256,6 +258,7 @@ CELERY_BEAT_SCHEDULE = {
     "dns-sweeper": {"task": "onboarding.tasks.sweep_dns", "schedule": SWEEP_INTERVAL_SECONDS},
     "reminders": {"task": "onboarding.tasks.send_reminders", "schedule": 900.0},
     "token-destroyer": {"task": "onboarding.tasks.destroy_expired_tokens", "schedule": 3600.0},
+    "contact-eraser": {"task": "onboarding.tasks.erase_offboarded_contacts", "schedule": 3600.0},
 }
 # /healthz calls the scheduler dead when its newest heartbeat is older than this.
 SCHEDULER_HEARTBEAT_MAX_AGE = timedelta(

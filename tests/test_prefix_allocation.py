@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from onboarding import lifecycle, rules
+from onboarding import lifecycle, prefixes, rules
 from onboarding.lifecycle import Actor, CallingDomainSpec, PrefixPoolExhausted
 from onboarding.models import CallingDomain, Gateway, Tenant
 
@@ -75,7 +75,7 @@ def test_concurrent_creations_get_distinct_prefixes_from_the_pool():
 
 def test_a_prefix_taken_between_reading_and_inserting_is_picked_again(monkeypatch):
     tenant = create_shared("Holder")
-    choose = lifecycle.secrets.choice
+    choose = prefixes.secrets.choice
     picks = []
 
     def choose_one_that_is_taken_meanwhile(free):
@@ -87,7 +87,7 @@ def test_a_prefix_taken_between_reading_and_inserting_is_picked_again(monkeypatc
         picks.append(prefix)
         return prefix
 
-    monkeypatch.setattr(lifecycle.secrets, "choice", choose_one_that_is_taken_meanwhile)
+    monkeypatch.setattr(prefixes.secrets, "choice", choose_one_that_is_taken_meanwhile)
 
     created = create_shared("Acme")
 

@@ -11,6 +11,7 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
 from onboarding import lifecycle, rules
+from onboarding.admin.live_changes import CallingDomainForm
 from onboarding.models import CallingDomain, OutboundEmail, Tenant, TenantStatus
 from onboarding.rules import CallingDomainOption
 
@@ -45,6 +46,7 @@ class CallingDomainFormSet(BaseInlineFormSet):
 
 class CallingDomainInline(admin.TabularInline):
     model = CallingDomain
+    form = CallingDomainForm
     formset = CallingDomainFormSet
     extra = 0
     min_num = 1
@@ -58,6 +60,10 @@ class CallingDomainInline(admin.TabularInline):
         "ownership_code",
     ]
     readonly_fields = ["dns_state", "ownership_code"]
+
+    def get_queryset(self, request: HttpRequest) -> Any:
+        # retired domains stay in the record (audit trail) but are no longer edited here
+        return super().get_queryset(request).filter(retired_at__isnull=True)
 
     def get_extra(self, request: HttpRequest, obj: Tenant | None = None, **kwargs: Any) -> int:
         return 0 if obj else 1
@@ -73,6 +79,13 @@ class CallingDomainInline(admin.TabularInline):
     def dns_state(self, calling_domain: CallingDomain) -> str:
         if not calling_domain.pk or not calling_domain.needs_dns:
             return "not needed"
+        if calling_domain.is_awaiting_switch:
+            waiting = "waiting for the switch"
+            if not calling_domain.needs_dns:
+                return f"not needed; {waiting}"
+            if calling_domain.verified_at:
+                return f"verified; {waiting}"
+            return f"not verified yet; {waiting}"
         if calling_domain.drift_flagged_at:
             return f"records changed (flagged {calling_domain.drift_flagged_at:%Y-%m-%d %H:%M})"
         if calling_domain.verified_at:

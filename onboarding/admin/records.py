@@ -13,7 +13,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from onboarding import lifecycle, mail
+from onboarding import changes, lifecycle, mail
 from onboarding.admin.common import (
     ActionPermissionMixin,
     ReadOnlyAdminMixin,
@@ -37,6 +37,23 @@ class GatewayAdmin(SimpleHistoryAdmin):
     search_fields = ["name", "hostname", "ip_address"]
     readonly_fields = ["is_default", "created_at"]
     fields = ["name", "ip_address", "hostname", "sip_host", "is_default", "created_at"]
+
+    def save_model(self, request: HttpRequest, obj: Gateway, form: Any, change: bool) -> None:
+        if not change:
+            obj.save()
+            return
+        told = changes.gateway_change(
+            gateway=Gateway(pk=obj.pk),
+            actor=staff_actor(request),
+            fields={name: form.cleaned_data[name] for name in form.changed_data},
+        )
+        if told:
+            self.message_user(
+                request,
+                f"{len(told)} tenant(s) on this gateway are told what to change in Google Admin; "
+                "their own domains' DNS is checked again.",
+                messages.SUCCESS,
+            )
 
     @admin.display(description="SIP/H.323 host")
     def sip_host_display(self, gateway: Gateway) -> str:

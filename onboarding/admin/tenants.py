@@ -22,6 +22,7 @@ from onboarding.admin.common import ActionPermissionMixin, staff_actor, user_may
 from onboarding.admin.dashboard import DashboardAdminMixin
 from onboarding.admin.dns import check_dns_now, dns_attention, dns_table
 from onboarding.admin.inlines import CallingDomainInline, OutboundEmailInline
+from onboarding.admin.live_changes import LiveTenantAdminMixin, is_live
 from onboarding.admin.previews import EmailPreviewAdminMixin
 from onboarding.admin.timeline import TimelineAdminMixin
 from onboarding.admin.tokens import TokenAdminMixin
@@ -105,6 +106,7 @@ def tenants_with_deprecated_setting() -> QuerySet:
 @admin.register(Tenant)
 class TenantAdmin(
     ActionPermissionMixin,
+    LiveTenantAdminMixin,
     DashboardAdminMixin,
     TimelineAdminMixin,
     TokenAdminMixin,
@@ -154,6 +156,10 @@ class TenantAdmin(
         "issue_upload_links",
         "revoke_tokens",
         check_dns_now,
+        "switch_calling_domains",
+        "retire_replaced_domains",
+        "offboard_tenants",
+        "reinstate_tenants",
     ]
 
     def get_fieldsets(self, request: HttpRequest, obj: Tenant | None = None) -> Any:
@@ -270,6 +276,10 @@ class TenantAdmin(
     # Saving -------------------------------------------------------------------------------------
 
     def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
+        if change and is_live(obj):
+            # saved by changes.tenant_settings_change in save_related, with the domains
+            self.live_edit_collect_tenant(request, form)
+            return
         obj.save()
         if change:
             if form.changed_data:
@@ -290,6 +300,9 @@ class TenantAdmin(
     def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
         if formset.model is not CallingDomain:
             super().save_formset(request, form, formset, change)
+            return
+        if change and is_live(form.instance):
+            self.live_edit_collect_domains(request, formset)
             return
         instances = formset.save(commit=False)
         for deleted in formset.deleted_objects:
@@ -314,6 +327,8 @@ class TenantAdmin(
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         super().save_related(request, form, formsets, change)
         tenant = form.instance
+        if change and is_live(tenant):
+            self.live_edit_apply(request, tenant)
         lifecycle.tenant_domains_changed(tenant, actor=staff_actor(request))
         # ticking "enable automatically" after DNS already verified enables it now
         lifecycle.tenant_dns_verified(tenant=tenant, actor=staff_actor(request))

@@ -140,6 +140,9 @@ class Tenant(models.Model):
         "enable automatically once DNS verifies", default=False
     )
     created_at = models.DateTimeField(default=timezone.now, editable=False)
+    offboarded_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # contact addresses are erased CONTACT_RETENTION after offboarding (offboarding.py)
+    contacts_erased_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     # Staff edits, with old and new values (django-simple-history). Transitions are conditional
     # UPDATEs that write AuditEvents instead; the tenant page merges both into one timeline.
@@ -155,6 +158,9 @@ class Tenant(models.Model):
             ("check_dns", "Can check DNS now"),
             ("revoke_token", "Can revoke a tenant's security token"),
             ("export_timeline", "Can export a tenant's timeline as CSV"),
+            ("change_live_settings", "Can change an invited or active tenant's settings"),
+            ("move_calling_domain", "Can move a tenant to another calling domain"),
+            ("offboard_tenant", "Can offboard a tenant (end its service)"),
         ]
         constraints = [
             models.UniqueConstraint(
@@ -200,12 +206,29 @@ class Tenant(models.Model):
         return list(self.service_notification_contacts) or [self.main_contact_email]
 
 
+# Before the tenant is invited nobody has typed its calling domains into Google Admin, so staff
+# may still correct their option and name in place.
+TENANT_DOMAINS_EDITABLE_IN_PLACE = frozenset({TenantStatus.DRAFT, TenantStatus.DNS_PENDING})
+
+
 class CallingDomainQuerySet(models.QuerySet):
     def in_use(self) -> CallingDomainQuerySet:
         return self.filter(retired_at__isnull=True)
 
     def own(self) -> CallingDomainQuerySet:
         return self.filter(option=CallingDomainOption.OWN)
+
+    def customer_facing(self) -> CallingDomainQuerySet:
+        """The domains whose values the customer keeps in Google Admin: in use, not a move
+        target still waiting for its switch, not the old side of a finished switch."""
+        return (
+            self.in_use()
+            .exclude(replaces__isnull=False, switched_at__isnull=True)
+            .exclude(replacements__switched_at__isnull=False)
+        )
+
+    def awaiting_switch(self) -> CallingDomainQuerySet:
+        return self.in_use().filter(replaces__isnull=False, switched_at__isnull=True)
 
 
 class CallingDomain(models.Model):
@@ -245,6 +268,21 @@ class CallingDomain(models.Model):
     not_verified_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     # set when the tenant is offboarded or staff retire the domain; frees the name for others
     retired_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # A move to another calling domain (changes.py): the new domain `replaces` the old one and
+    # waits beside it until staff switch (`switched_at`); the old one keeps working for the
+    # gateway until staff retire it.
+    replaces = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="replacements",
+    )
+    switched_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # the shared prefix this retired domain held, once its quarantine ended and the prefix
+    # went to another tenant (prefixes.py); kept for the record
+    released_prefix = models.CharField(max_length=4, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     objects = CallingDomainQuerySet.as_manager()
@@ -325,6 +363,8 @@ class CallingDomain(models.Model):
         except ValidationError as exc:
             for field, messages in exc.message_dict.items():
                 errors.setdefault(field, []).extend(messages)
+        if not errors and self.pk and self.tenant_id:
+            errors.update(self._live_edit_errors())
         if "domain" not in errors and self.domain:
             owner = self.current_owner_of_domain()
             if owner is not None:
@@ -334,6 +374,25 @@ class CallingDomain(models.Model):
                 ]
         if errors:
             raise ValidationError(errors)
+
+    def _live_edit_errors(self) -> dict[str, list[str]]:
+        before = (
+            CallingDomain.objects.filter(pk=self.pk)
+            .values("option", "domain", "tenant__status")
+            .first()
+        )
+        if before is None or before["tenant__status"] in TENANT_DOMAINS_EDITABLE_IN_PLACE:
+            return {}
+        try:
+            rules.check_live_domain_edit(
+                previous_option=before["option"],
+                previous_domain=before["domain"],
+                option=self.option,
+                domain=self.domain,
+            )
+        except ValidationError as exc:
+            return dict(exc.message_dict)
+        return {}
 
     def current_owner_of_domain(self) -> Tenant | None:
         """Another tenant that uses this (non-shared) calling domain, if any."""
@@ -359,6 +418,10 @@ class CallingDomain(models.Model):
     @property
     def needs_dns(self) -> bool:
         return rules.needs_dns_verification(self.option)
+
+    @property
+    def is_awaiting_switch(self) -> bool:
+        return bool(self.replaces_id) and self.switched_at is None
 
 
 class ActorKind(models.TextChoices):

@@ -131,7 +131,9 @@ def _base_context(check: LinkCheck) -> dict[str, Any]:
 
 def _calling_domains(check: LinkCheck) -> list[CallingDomain]:
     return list(
-        CallingDomain.objects.in_use().filter(tenant=check.tenant).order_by("created_at", "id")
+        CallingDomain.objects.customer_facing()
+        .filter(tenant=check.tenant)
+        .order_by("created_at", "id")
     )
 
 

@@ -1,0 +1,68 @@
+"""Shared steps for the tests of live changes and offboarding: tenants in each state, and the
+rendered text of an email recorded in the outbox."""
+
+from __future__ import annotations
+
+import json
+
+from onboarding import invitations, lifecycle, secrets, tokens
+from onboarding.lifecycle import Actor, CallingDomainSpec
+from onboarding.models import EmailKind, OutboundEmail, Tenant
+from tests.upload_support import invited_tenant
+
+TEST = Actor.system("test")
+TOKEN = "live-change-token-4c2d"
+
+
+def draft_tenant(name: str = "Acme", **spec: str) -> Tenant:
+    spec = {"option": "onpexip", "domain": name.lower(), **spec}
+    return lifecycle.tenant_create(
+        name=name,
+        main_contact_email=f"it@{name.lower()}.test",
+        token_upload_contacts=[f"admin@{name.lower()}.test"],
+        service_notification_contacts=[f"noc@{name.lower()}.test"],
+        calling_domains=[CallingDomainSpec(**spec)],
+        actor=TEST,
+    ).tenant
+
+
+def active_tenant(name: str = "Acme", **spec: str) -> Tenant:
+    """Invited, then the customer uploads the token: active."""
+    tenant = invited_tenant(name, **spec)
+    issued = invitations.invitation_issue(tenant=tenant)
+    tokens.token_store(
+        invitation=issued.invitation, token=TOKEN, actor=Actor.customer("198.51.100.7")
+    )
+    tenant.refresh_from_db()
+    return tenant
+
+
+def tenant_in(status: str, name: str = "Acme") -> Tenant:
+    """A tenant brought to this state through lifecycle."""
+    if status == "draft":
+        return draft_tenant(name)
+    if status == "dns_pending":
+        return draft_tenant(name, option="own", domain=f"video.{name.lower()}.test")
+    if status == "invited":
+        return invited_tenant(name)
+    tenant = active_tenant(name)
+    if status == "suspended":
+        lifecycle.tenant_suspend(tenant=tenant, actor=TEST)
+    if status == "offboarded":
+        from onboarding import offboarding
+
+        offboarding.tenant_offboard(tenant=tenant, actor=TEST)
+    tenant.refresh_from_db()
+    return tenant
+
+
+def rendered(row: OutboundEmail) -> tuple[str, str]:
+    """The text and HTML bodies of an unsent outbox row."""
+    payload = json.loads(secrets.decrypt(row.message_ciphertext))
+    return payload["text"], payload["html"]
+
+
+def settings_changed_emails(tenant: Tenant) -> list[OutboundEmail]:
+    return list(
+        OutboundEmail.objects.filter(tenant=tenant, kind=EmailKind.SETTINGS_CHANGED).order_by("id")
+    )
