@@ -14,6 +14,7 @@ from django.http import HttpRequest
 
 from onboarding import lifecycle, mail
 from onboarding.admin.common import ReadOnlyAdminMixin, staff_actor
+from onboarding.admin.gateway_api import GatewayApiKeyPanelMixin
 from onboarding.models import (
     AuditEvent,
     Gateway,
@@ -24,11 +25,14 @@ from onboarding.models import (
 
 
 @admin.register(Gateway)
-class GatewayAdmin(admin.ModelAdmin):
+class GatewayAdmin(GatewayApiKeyPanelMixin, admin.ModelAdmin):
     list_display = ["name", "ip_address", "hostname", "sip_host_display", "is_default"]
     search_fields = ["name", "hostname", "ip_address"]
-    readonly_fields = ["is_default", "created_at"]
+    readonly_fields = ["is_default", "created_at", "api_keys_panel"]
     fields = ["name", "ip_address", "hostname", "sip_host", "is_default", "created_at"]
+
+    def get_fields(self, request: HttpRequest, obj: Gateway | None = None) -> list[str]:
+        return [*self.fields, "api_keys_panel"] if obj is not None else self.fields
 
     @admin.display(description="SIP/H.323 host")
     def sip_host_display(self, gateway: Gateway) -> str:
