@@ -70,6 +70,24 @@ def test_staff_revoke_a_key_with_the_action(staff_client, client):
     assert AuditEvent.objects.filter(action="gateway_api_key_revoked").count() == 1
 
 
+def test_staff_who_may_only_view_keys_cannot_revoke_them(client, django_user_model):
+    from django.contrib.auth.models import Permission
+
+    viewer = django_user_model.objects.create_user("viewer", password="x", is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_gatewayapikey"))
+    client.force_login(viewer)
+    key = issue_key()
+    api_key = GatewayApiKey.objects.get()
+
+    client.post(
+        "/admin/onboarding/gatewayapikey/",
+        {"action": "revoke_keys", "_selected_action": [api_key.pk]},
+    )
+
+    assert GatewayApiKey.objects.get().revoked_at is None
+    assert key not in client.get("/admin/onboarding/gatewayapikey/").content.decode()
+
+
 def test_keys_cannot_be_deleted(staff_client):
     issue_key()
     api_key = GatewayApiKey.objects.get()

@@ -88,7 +88,9 @@ class GatewayApiKeyAdmin(admin.ModelAdmin):
         response["Cache-Control"] = "no-store"
         return response
 
-    @admin.action(description="Revoke the selected keys (they stop working at once)")
+    @admin.action(
+        description="Revoke the selected keys (they stop working at once)", permissions=["change"]
+    )
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet) -> None:
         revoked = sum(
             gateway_keys.api_key_revoke(api_key=key, actor=staff_actor(request))
