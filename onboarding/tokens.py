@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from onboarding import emails, invitations, lifecycle, secrets
+from onboarding import emails, gateway_keys, invitations, lifecycle, secrets
 from onboarding.lifecycle import Actor, TransitionRefused
 from onboarding.models import (
     CallingDomain,
@@ -77,6 +77,7 @@ def token_store(
             uploaded_at=now,
             source_ip=actor.ip_address,
             invitation=invitation,
+            is_replacement=replaced,
         )
         detail = {"fingerprint": stored.fingerprint}
         if replaced:
@@ -99,15 +100,30 @@ def own_domains_ready(tenant: Tenant) -> bool:
 def confirmation_queue_if_ready(
     tenant: Tenant, token: SecurityToken | None = None, *, now: datetime | None = None
 ) -> bool:
-    """The confirmation goes out once the token is stored and every own domain is verified.
+    """The confirmation goes out once the service is ready: the token that made the tenant
+    active is stored, every own domain is verified, and, when the tenant's gateway pulls the
+    provisioning feed, the gateway has fetched that token ("ready" means ready).
 
-    Called again when a domain verifies; the idempotency key makes repeats harmless.
+    Called at upload, when a domain verifies and when the feed first serves the token; the
+    idempotency key makes repeats harmless. A replacement token never brings a confirmation
+    ("token replaced" went out at upload).
     """
+    now = now or timezone.now()
     token = token or SecurityToken.objects.filter(tenant=tenant, state=TokenState.CURRENT).first()
-    if token is None or not own_domains_ready(tenant):
+    if token is None or token.is_replacement or not own_domains_ready(tenant):
         return False
-    emails.confirmation_queue(tenant, token, now or timezone.now())
+    if not gateway_has_token(tenant, token, now=now):
+        return False
+    emails.confirmation_queue(tenant, token, now)
     return True
+
+
+def gateway_has_token(tenant: Tenant, token: SecurityToken, *, now: datetime) -> bool:
+    """The gateway has what it needs: it fetched the token, or it does not pull the feed (then
+    the token counts as delivered when stored, the earlier rule)."""
+    if token.fetched_by_gateway_at is not None:
+        return True
+    return not gateway_keys.gateway_pulls_feed(tenant.gateway_id, now=now)
 
 
 def upload_link_reissue(

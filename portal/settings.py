@@ -110,6 +110,8 @@ RATE_UPLOAD_POST_PER_IP = env.str("RATE_UPLOAD_POST_PER_IP", default="30/h")
 RATE_UPLOAD_POST_PER_LINK = env.str("RATE_UPLOAD_POST_PER_LINK", default="10/h")
 RATE_NEW_LINK_PER_LINK = env.str("RATE_NEW_LINK_PER_LINK", default="3/h")
 RATE_DNS_CHECK_PER_LINK = env.str("RATE_DNS_CHECK_PER_LINK", default="10/h")
+# A gateway polls its feed; a 304 is cheap, so a poll every couple of seconds still fits.
+RATE_GATEWAY_FEED_PER_KEY = env.str("RATE_GATEWAY_FEED_PER_KEY", default="60/m")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},

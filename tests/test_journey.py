@@ -4,13 +4,24 @@ following the link taken out of the real email."""
 
 from __future__ import annotations
 
+import json
 import re
+import urllib.error
+import urllib.request
 
 import pytest
 from django.utils import timezone
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from onboarding.models import CallingDomain, SecurityToken, Tenant, TenantStatus
+from onboarding.models import (
+    CallingDomain,
+    EmailKind,
+    Gateway,
+    OutboundEmail,
+    SecurityToken,
+    Tenant,
+    TenantStatus,
+)
 from onboarding.two_factor import staff_totp_enrol
 from tests.conftest import totp_code
 from tests.services import wait_until
@@ -79,6 +90,28 @@ def run_admin_action(page, base_url, tenant, action):
     page.wait_for_selector(".messagelist")
 
 
+def create_gateway_key_in_admin(page, base_url):
+    """Staff add an API key to the default gateway and copy it from the one-time page."""
+    gateway = Gateway.objects.get(is_default=True)
+    page.goto(f"{base_url}/admin/onboarding/gatewayapikey/add/?gateway={gateway.pk}")
+    page.fill("#id_label", "journey gateway")
+    page.click("input[name=_save]")
+    return page.inner_text(".gateway-api-key").strip()
+
+
+def fetch_feed(base_url, key, etag=None):
+    """The gateway's own request: plain HTTP to the live server, bearer key, optional ETag."""
+    request = urllib.request.Request(f"{base_url}/api/gateway/v1/config")  # noqa: S310
+    request.add_header("Authorization", f"Bearer {key}")
+    if etag:
+        request.add_header("If-None-Match", etag)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback)
+            return response.status, response.headers["ETag"], json.loads(response.read())
+    except urllib.error.HTTPError as answer:
+        return answer.code, answer.headers["ETag"], None
+
+
 def link_in(message):
     text = message.get_body(("plain",)).get_content()
     return re.search(r"https?://\S+/upload/\S+/", text).group(0)
@@ -88,6 +121,7 @@ def test_a_shared_domain_tenant_from_creation_to_confirmation(
     page, live_server, staff_login, journey_worker, smtp_sink
 ):
     staff_login(page, live_server.url)
+    gateway_key = create_gateway_key_in_admin(page, live_server.url)
     tenant = create_tenant_in_admin(
         page, live_server.url, name="Globex", option="shared", length="short"
     )
@@ -105,10 +139,21 @@ def test_a_shared_domain_tenant_from_creation_to_confirmation(
     page.check("#id_trusted")
     page.click("button[type=submit]")
     page.wait_for_selector("text=We received the token for Globex")
+    # the gateway pulls the feed: "ready" waits until it has fetched the token
+    assert "Waiting for the gateway to pick up your token" in page.inner_text("main")
+    assert not OutboundEmail.objects.filter(kind=EmailKind.CONFIRMATION).exists()
 
+    status, etag, feed = fetch_feed(live_server.url, gateway_key)
+    assert status == 200
+    [served] = feed["tenants"]
+    assert served["token"]["value"] == TOKEN
+    assert served["calling_domains"][0]["prefix"] == prefix
     confirmation = smtp_sink.wait_for(2, timeout=60)[1]
     assert confirmation["To"] == "noc@globex.test"
     assert "can now join" in confirmation["Subject"]
+    assert fetch_feed(live_server.url, gateway_key, etag)[0] == 304
+    page.reload()
+    assert "The gateway picked up your token" in page.inner_text("main")
     tenant.refresh_from_db()
     assert tenant.status == TenantStatus.ACTIVE
     assert SecurityToken.objects.get(tenant=tenant).fingerprint

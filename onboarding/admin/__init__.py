@@ -4,6 +4,6 @@ Every state change goes through `lifecycle.py`; every rule through `rules.py` (v
 formset validation), so the admin cannot disagree with the management commands.
 """
 
-from onboarding.admin import records, staff, tenants
+from onboarding.admin import gateway_api, records, staff, tenants
 
-__all__ = ["records", "staff", "tenants"]
+__all__ = ["gateway_api", "records", "staff", "tenants"]

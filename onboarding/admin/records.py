@@ -20,6 +20,7 @@ from onboarding.admin.common import (
     staff_actor,
     user_may,
 )
+from onboarding.admin.gateway_api import GatewayApiKeyPanelMixin
 from onboarding.models import (
     AuditEvent,
     Gateway,
@@ -30,12 +31,12 @@ from onboarding.models import (
 
 
 @admin.register(Gateway)
-class GatewayAdmin(SimpleHistoryAdmin):
-    """Gateways with a "History" page of who changed what (django-simple-history)."""
+class GatewayAdmin(GatewayApiKeyPanelMixin, SimpleHistoryAdmin):
+    """Gateways with their API keys, and a "History" page of who changed what."""
 
     list_display = ["name", "ip_address", "hostname", "sip_host_display", "is_default"]
     search_fields = ["name", "hostname", "ip_address"]
-    readonly_fields = ["is_default", "created_at"]
+    readonly_fields = ["is_default", "created_at", "api_keys_panel"]
     fields = ["name", "ip_address", "hostname", "sip_host", "is_default", "created_at"]
 
     def save_model(self, request: HttpRequest, obj: Gateway, form: Any, change: bool) -> None:
@@ -54,6 +55,9 @@ class GatewayAdmin(SimpleHistoryAdmin):
                 "their own domains' DNS is checked again.",
                 messages.SUCCESS,
             )
+
+    def get_fields(self, request: HttpRequest, obj: Gateway | None = None) -> list[str]:
+        return [*self.fields, "api_keys_panel"] if obj is not None else self.fields
 
     @admin.display(description="SIP/H.323 host")
     def sip_host_display(self, gateway: Gateway) -> str:

@@ -32,20 +32,24 @@ class TokenAdminMixin:
             return "No token uploaded yet."
         rows = format_html_join(
             "",
-            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             (
                 (
                     token.fingerprint,
                     token.get_state_display(),
                     f"{token.uploaded_at:%Y-%m-%d %H:%M:%S}",
                     token.source_ip or "",
+                    f"{token.fetched_by_gateway_at:%Y-%m-%d %H:%M:%S}"
+                    if token.fetched_by_gateway_at
+                    else "not yet",
                 )
                 for token in history
             ),
         )
         return format_html(
             '<table class="token-history"><thead><tr><th>Fingerprint</th><th>State</th>'
-            "<th>Uploaded (UTC)</th><th>From IP</th></tr></thead><tbody>{}</tbody></table>",
+            "<th>Uploaded (UTC)</th><th>From IP</th><th>Fetched by gateway (UTC)</th></tr></thead>"
+            "<tbody>{}</tbody></table>",
             rows,
         )
 

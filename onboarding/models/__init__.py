@@ -1,6 +1,7 @@
 """The onboarding models, one module per responsibility; import them from here."""
 
 from onboarding.models.dns import DnsCheck, DnsVerdict, DomainVerdict
+from onboarding.models.gateway_api import GatewayApiKey, GatewayApiKeyQuerySet, GatewayFetch
 from onboarding.models.outbox import (
     EmailKind,
     Heartbeat,
@@ -34,6 +35,9 @@ __all__ = [
     "DomainVerdict",
     "EmailKind",
     "Gateway",
+    "GatewayApiKey",
+    "GatewayApiKeyQuerySet",
+    "GatewayFetch",
     "Heartbeat",
     "OutboundEmail",
     "OutboxStatus",

@@ -48,6 +48,10 @@ class SecurityToken(models.Model):
         UploadInvitation, on_delete=models.PROTECT, null=True, blank=True, related_name="tokens"
     )
     replaced_at = models.DateTimeField(null=True, blank=True)
+    # uploaded while another token was current: "token replaced" went out, not a confirmation
+    is_replacement = models.BooleanField(default=False, editable=False)
+    # when the tenant's gateway first received this token through the provisioning feed
+    fetched_by_gateway_at = models.DateTimeField(null=True, blank=True, editable=False)
     destroyed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

@@ -18,7 +18,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
-from onboarding import instructions, invitations, tokens
+from onboarding import customer_status, instructions, invitations, tokens
 from onboarding.forms import UploadForm
 from onboarding.http import client_ip
 from onboarding.invitations import LinkCheck, LinkOutcome
@@ -117,7 +117,7 @@ def render_outcome(request: HttpRequest, check: LinkCheck, signed: str) -> HttpR
     context["signed"] = signed
     context["can_ask_for_new_link"] = check.outcome in NEW_LINK_OUTCOMES
     if check.outcome is LinkOutcome.USED:
-        context["current_token"] = tokens.current_token(check.tenant)
+        context["status"] = customer_status.tenant_status_view(check.tenant)
     if check.outcome is LinkOutcome.REVOKED:
         context["newest_link_sent_at"] = invitations.newest_link_sent_at(check.tenant)
     return render(

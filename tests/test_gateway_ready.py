@@ -1,0 +1,121 @@
+""" "Ready" means ready: with a gateway that pulls the feed, the confirmation waits until the
+gateway has fetched the new token. Through HTTP against PostgreSQL."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from onboarding import dns_checks, gateway_keys, lifecycle, tokens
+from onboarding.lifecycle import Actor, CallingDomainSpec
+from onboarding.models import (
+    CallingDomain,
+    EmailKind,
+    GatewayApiKey,
+    OutboundEmail,
+    SecurityToken,
+    UploadInvitation,
+)
+from tests.feed_support import active_tenant, fetch, issue_key
+from tests.upload_support import invited_tenant
+
+pytestmark = pytest.mark.django_db
+
+
+def confirmations(tenant=None):
+    rows = OutboundEmail.objects.filter(kind=EmailKind.CONFIRMATION)
+    return rows.filter(tenant=tenant) if tenant else rows
+
+
+def test_without_an_api_key_the_confirmation_is_queued_at_upload():
+    tenant = active_tenant("Acme")
+
+    assert confirmations(tenant).count() == 1
+
+
+def test_with_an_api_key_the_confirmation_waits_for_the_gateways_fetch(client):
+    key = issue_key()
+    tenant = active_tenant("Acme")
+    assert not confirmations().exists()
+    assert SecurityToken.objects.get(tenant=tenant).fetched_by_gateway_at is None
+
+    fetch(client, key)
+
+    token = SecurityToken.objects.get(tenant=tenant)
+    assert token.fetched_by_gateway_at is not None
+    [confirmation] = confirmations(tenant)
+    assert confirmation.recipients == ["noc@acme.test"]
+
+
+def test_a_second_fetch_neither_queues_again_nor_moves_the_fetch_time(client):
+    key = issue_key()
+    tenant = active_tenant("Acme")
+    fetch(client, key)
+    first = SecurityToken.objects.get(tenant=tenant).fetched_by_gateway_at
+
+    fetch(client, key)
+
+    assert SecurityToken.objects.get(tenant=tenant).fetched_by_gateway_at == first
+    assert confirmations(tenant).count() == 1
+
+
+def test_a_304_fetch_marks_nothing(client):
+    key = issue_key()
+    active_tenant("Acme")
+    etag = fetch(client, key)["ETag"]
+    tenant = active_tenant("Globex")
+    # the gateway presents the old ETag: the feed changed, so it gets a 200 with Globex's token
+    fetch(client, key, etag=etag)
+
+    assert SecurityToken.objects.get(tenant=tenant).fetched_by_gateway_at is not None
+
+
+def test_a_replacement_token_is_fetched_without_a_second_confirmation(client):
+    key = issue_key()
+    tenant = active_tenant("Acme")
+    fetch(client, key)
+    link = UploadInvitation.objects.create(
+        tenant=tenant, nonce_hash="x", expires_at=timezone.now() + timedelta(days=1)
+    )
+    tokens.token_store(invitation=link, token="second-token", actor=Actor.customer())
+
+    fetch(client, key)
+
+    new = SecurityToken.objects.get(tenant=tenant, state="current")
+    assert new.is_replacement and new.fetched_by_gateway_at is not None
+    assert confirmations(tenant).count() == 1
+    assert OutboundEmail.objects.filter(kind=EmailKind.TOKEN_REPLACED, tenant=tenant).count() == 1
+
+
+def test_revoking_every_key_brings_back_confirmation_on_upload():
+    issue_key()
+    gateway_keys.api_key_revoke(api_key=GatewayApiKey.objects.get(), actor=Actor.system("t"))
+
+    tenant = active_tenant("Acme")
+
+    assert confirmations(tenant).count() == 1
+
+
+def test_a_fetch_before_dns_verifies_leaves_the_confirmation_to_the_verification(
+    client, dns_server
+):
+    from tests.test_dns_status_page import publish_all
+
+    key = issue_key()
+    tenant = invited_tenant("Globex")
+    own = CallingDomainSpec(option="own", domain="video.globex.test").build(tenant)
+    lifecycle.calling_domain_save(own)
+    invitation = UploadInvitation.objects.get(tenant=tenant)
+    tokens.token_store(invitation=invitation, token="globex-token", actor=Actor.customer())
+
+    body = fetch(client, key).json()
+    assert [d["domain"] for d in body["tenants"][0]["calling_domains"]] == ["globex.onpexip.com"]
+    assert not confirmations(tenant).exists()
+
+    publish_all(dns_server, CallingDomain.objects.get(pk=own.pk))
+    dns_checks.dns_sweep()
+
+    assert confirmations(tenant).count() == 1
+    assert "video.globex.test" in [
+        d["domain"] for d in fetch(client, key).json()["tenants"][0]["calling_domains"]
+    ]

@@ -1,0 +1,104 @@
+"""The customer's status page: the upload link, once used, shows where the tenant stands.
+Through HTTP against PostgreSQL; never a secret on it."""
+
+import pytest
+
+from onboarding import lifecycle, secrets
+from onboarding.lifecycle import Actor, CallingDomainSpec
+from onboarding.models import CallingDomain, SecurityToken, UploadInvitation
+from tests.feed_support import fetch, issue_key
+from tests.upload_support import invited_tenant, link_path
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = "status-page-Token_0987654321"
+
+
+def upload(client, tenant):
+    path = link_path(tenant)
+    assert client.post(path, {"token": TOKEN, "trusted": "on"}).status_code == 302
+    return path
+
+
+def test_the_used_link_shows_token_fingerprint_time_and_active_since(client):
+    tenant = invited_tenant("Acme")
+    path = upload(client, tenant)
+
+    response = client.get(path)
+
+    page = response.content.decode()
+    token = SecurityToken.objects.get(tenant=tenant)
+    assert response.status_code == 200
+    assert "We received the token for Acme" in page
+    assert "The service is active." in page
+    assert "Active since" in page
+    assert token.fingerprint in page
+    assert f"{token.uploaded_at:%H:%M}" in page
+    assert TOKEN not in page and token.ciphertext not in page
+    assert response["Cache-Control"] == "no-store"
+
+
+def test_without_a_feed_key_the_page_says_nothing_about_the_gateway(client):
+    path = upload(client, invited_tenant("Acme"))
+
+    assert "gateway-state" not in client.get(path).content.decode()
+
+
+def test_the_page_says_the_gateway_has_not_fetched_then_that_it_has(client):
+    key = issue_key()
+    tenant = invited_tenant("Acme")
+    path = upload(client, tenant)
+
+    before = client.get(path).content.decode()
+    fetch(client, key)
+    after = client.get(path).content.decode()
+
+    assert "Waiting for the gateway to pick up your token" in before
+    fetched_at = SecurityToken.objects.get(tenant=tenant).fetched_by_gateway_at
+    assert f"The gateway picked up your token on {fetched_at:%-d %B %Y, %H:%M}" in after
+    assert TOKEN not in after
+
+
+def test_own_domains_show_their_dns_verdicts(client, dns_server):
+    from onboarding import dns_checks
+    from tests.test_dns_status_page import publish_all
+
+    tenant = invited_tenant("Globex")
+    own = CallingDomainSpec(option="own", domain="video.globex.test").build(tenant)
+    lifecycle.calling_domain_save(own)
+    dns_checks.calling_domains_check_now([CallingDomain.objects.get(pk=own.pk)])
+    path = link_path(tenant)
+    client.post(path, {"token": TOKEN, "trusted": "on"})
+
+    page = client.get(path).content.decode()
+
+    assert "video.globex.test" in page
+    assert "not verified yet" in page
+    assert "SRV _sips._tcp.video.globex.test" in page
+    assert "/dns-status/" in page
+    publish_all(dns_server, CallingDomain.objects.get(pk=own.pk))
+    dns_checks.calling_domains_check_now([CallingDomain.objects.get(pk=own.pk)])
+    assert 'badge text-bg-success">verified' in client.get(path).content.decode()
+
+
+def test_a_suspended_tenants_used_link_says_the_service_is_paused(client):
+    tenant = invited_tenant("Acme")
+    path = upload(client, tenant)
+    lifecycle.tenant_suspend(tenant=tenant, actor=Actor.system("test"))
+
+    page = client.get(path).content.decode()
+
+    assert "The service is paused" in page
+    assert "Active since" not in page
+
+
+def test_the_page_never_shows_the_token_even_decrypted_from_history(client):
+    tenant = invited_tenant("Acme")
+    path = upload(client, tenant)
+    stored = SecurityToken.objects.get(tenant=tenant)
+
+    page = client.get(path).content.decode()
+
+    assert secrets.decrypt(stored.ciphertext) == TOKEN
+    assert TOKEN not in page
+    assert UploadInvitation.objects.filter(tenant=tenant, used_at__isnull=False).count() == 1
