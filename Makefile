@@ -2,7 +2,7 @@
 # make run [PORT=8000]    set up a local portal and start it
 # make test [ARGS=...]    the test suite against real PostgreSQL and Redis; ARGS go to pytest
 # make lint               ruff and the missing-migration check
-# make bench              the benchmark scripts in bench/
+# make bench [ARGS=...]   the benchmark scripts in bench/; ARGS="web --duration 5" runs one
 
 .PHONY: run test lint bench
 
@@ -16,4 +16,4 @@ lint:
 	bash scripts/lint.sh
 
 bench:
-	bash scripts/bench.sh
+	bash scripts/bench.sh $(ARGS)

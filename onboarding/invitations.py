@@ -137,12 +137,14 @@ def _find(signed: str) -> UploadInvitation | None:
     invitation_id, nonce = payload.get("i"), payload.get("n")
     if not isinstance(invitation_id, int) or not isinstance(nonce, str) or not nonce.isascii():
         return None
-    invitation = (
-        UploadInvitation.objects.select_related("tenant", "tenant__gateway")
-        .filter(pk=invitation_id)
-        .first()
-    )
-    if invitation is None or not hmac.compare_digest(invitation.nonce_hash, _hash(nonce)):
+    try:
+        # get(), not first(): first() would sort by the model's ordering for one primary key
+        invitation = UploadInvitation.objects.select_related("tenant", "tenant__gateway").get(
+            pk=invitation_id
+        )
+    except UploadInvitation.DoesNotExist:
+        return None
+    if not hmac.compare_digest(invitation.nonce_hash, _hash(nonce)):
         return None
     return invitation
 

@@ -61,7 +61,12 @@ def token_store(
     """
     now = now or timezone.now()
     with transaction.atomic():
-        tenant = Tenant.objects.select_for_update().get(pk=invitation.tenant_id)
+        # the gateway comes along for the email's values (of=self: only the tenant is locked)
+        tenant = (
+            Tenant.objects.select_for_update(of=("self",))
+            .select_related("gateway")
+            .get(pk=invitation.tenant_id)
+        )
         if tenant.status not in LINK_STATES:
             raise TransitionRefused(f"{tenant.name} is not accepting a token right now.")
         if not invitations.invitation_consume(invitation, now=now):

@@ -139,6 +139,9 @@ class TenantAdmin(
     ]
     list_select_related = ["gateway"]
     list_per_page = 50
+    # A filtered list shows "N results" and a "show all" link instead of counting the whole
+    # table a second time on every page view (bench/web.py).
+    show_full_result_count = False
     readonly_fields = [
         "status_display",
         "badges",
