@@ -37,3 +37,5 @@ STORAGES = {
 # whitenoise looks for STATIC_ROOT at start-up and warns when it is missing; collectstatic never
 # runs here, so it looks per request instead (the live server serves from the finders anyway).
 WHITENOISE_AUTOREFRESH = True
+# ... and serves the app folders' files itself (under gunicorn too), as runserver would.
+WHITENOISE_USE_FINDERS = True
