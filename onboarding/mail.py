@@ -211,6 +211,7 @@ def _send_one(row: OutboundEmail, connection: Any, claim_token: str) -> int:
         lease_until=None,
         last_error="",
     )
+    logger.info("outbound email %s (%s) sent", row.pk, row.kind)
     return 1
 
 

@@ -34,6 +34,30 @@ SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
+# HTTPS and the proxy in front (issue 7, item 1) -------------------------------------------------
+# Production is HTTPS only: redirects, secure cookies and HSTS follow this one switch. It is on
+# whenever DEBUG is off; a plain-http run (the tests' live server, the compose stack on a laptop)
+# turns it off explicitly.
+HTTPS_ONLY = env.bool("HTTPS_ONLY", default=not DEBUG)
+SECURE_SSL_REDIRECT = HTTPS_ONLY
+# The load balancer probes /healthz over plain http inside the network: a redirect would read as
+# "down". (Patterns match the path without its leading slash.)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SESSION_COOKIE_SECURE = HTTPS_ONLY
+CSRF_COOKIE_SECURE = HTTPS_ONLY
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31_536_000 if HTTPS_ONLY else 0)
+# No includeSubDomains and no preload: the portal is one host of the provider's domain and cannot
+# promise HTTPS for every name below it, and a preload entry takes months to undo. Hence the
+# two checks that recommend them are silenced (see SILENCED_SYSTEM_CHECKS below).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = False
+SECURE_HSTS_PRELOAD = False
+# Behind a TLS-terminating proxy: the META key of the header it sets to the original scheme, e.g.
+# HTTP_X_FORWARDED_PROTO. Only a proxy that overwrites the header may be trusted with it, or any
+# client could claim to be on HTTPS. Empty: the connection's own scheme counts.
+_PROXY_SSL_HEADER = env.str("SECURE_PROXY_SSL_HEADER", default="")
+SECURE_PROXY_SSL_HEADER = (_PROXY_SSL_HEADER, "https") if _PROXY_SSL_HEADER else None
+X_FRAME_OPTIONS = "DENY"
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -43,11 +67,18 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "crispy_forms",
     "crispy_bootstrap5",
+    "csp",  # issue 7: Content Security Policy
     "onboarding",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # issue 7 (items 1, 2, 6): request ids first so every later line carries one; static files
+    # before sessions; the CSP header on every response.
+    "onboarding.request_context.RequestIdMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # end of issue 7's middleware
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -88,7 +119,11 @@ DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
-SILENCED_SYSTEM_CHECKS: list[str] = []
+SILENCED_SYSTEM_CHECKS: list[str] = [
+    # HSTS without includeSubDomains and without preload, by decision (see SECURE_HSTS_PRELOAD).
+    "security.W005",
+    "security.W021",
+]
 if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
     # A Redis outage must not turn pages into errors: reads miss, writes are dropped, and the
     # rate limits fail open (the signed link is the real guard).
@@ -132,9 +167,12 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = env.str("STATIC_ROOT", default=str(BASE_DIR / "staticfiles"))
+# whitenoise serves the collected files with hashed names (cached for ever) and compressed
+# copies; the manifest needs `collectstatic`, which the image build runs. The tests keep the plain
+# StaticFilesStorage (tests/settings.py).
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
 # Staff see a new upload link once in a message: keep messages server-side, not in a cookie.
@@ -277,26 +315,71 @@ OUTBOX_LEASE = timedelta(seconds=env.int("OUTBOX_LEASE_SECONDS", default=300))
 OUTBOX_REQUEUE_AFTER = timedelta(seconds=env.int("OUTBOX_REQUEUE_AFTER_SECONDS", default=120))
 OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=50)
 
-# Logging ---------------------------------------------------------------------------------------
+# Content Security Policy (issue 7, item 2; django-csp 4) ----------------------------------------
+# The strict policy every page gets. The portal's own pages load only their own static files: no
+# inline script or style anywhere (copy.js and portal.css are files), no third-party asset.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        # Bootstrap draws checkboxes, radios and select arrows as data: SVG images
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'none'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+    }
+}
+# The admin's relaxations, each applied to the one admin view that needs it (with django-csp's
+# csp_update), never site-wide. A browser test proves every other admin page needs none.
+# - Email previews (onboarding/admin/previews.py): the HTML part of an email is shown in a
+#   sandboxed iframe (no scripts, no same origin) through srcdoc, and srcdoc documents inherit
+#   this page's policy. Emails must carry style attributes (mail clients drop stylesheets), so
+#   this page allows inline style attributes; scripts stay forbidden.
+ADMIN_CSP_RELAXATIONS = {
+    "email_previews": {"style-src-attr": ["'unsafe-inline'"]},
+}
+
+# Logging (issue 7, item 6) -----------------------------------------------------------------------
+# JSON lines in production (one object per line: time, level, logger, message, request_id), plain
+# text for a person at a terminal. Every handler runs the redacting filter (signed links out) and
+# the request-id filter (the id of the request, or of the request that queued a Celery task).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+if LOG_FORMAT not in ("json", "plain"):
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, not {LOG_FORMAT!r}.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact_links": {"()": "onboarding.log_redaction.RedactSignedLinks"}},
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "filters": {
+        "redact_links": {"()": "onboarding.log_redaction.RedactSignedLinks"},
+        "request_id": {"()": "onboarding.request_context.RequestIdLogFilter"},
+    },
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
     "handlers": {
         "console": {
             "class": "logging.StreamHandler",
-            "formatter": "plain",
-            "filters": ["redact_links"],
+            "formatter": LOG_FORMAT,
+            # request_id first: it reads the record's request, which redact_links may drop
+            "filters": ["request_id", "redact_links"],
         }
     },
     "loggers": {
         # Replaces Django's default handlers (which print unfiltered when DEBUG is on): every
         # line goes through the console handler, whose filter takes the signed part of
-        # upload and DNS status links out.
+        # upload and DNS status links out. gunicorn's loggers are configured from this same
+        # dictionary (portal/gunicorn.conf.py), so its access log is redacted too.
         "django": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
         "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
+        "gunicorn.error": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }

@@ -13,3 +13,5 @@ say "makemigrations --check"
 # The test settings supply a SECRET_KEY; an in-memory SQLite database means no server is needed.
 DJANGO_SETTINGS_MODULE=tests.settings DATABASE_URL="sqlite://:memory:" \
     "$PY" manage.py makemigrations --check --dry-run
+say "check --deploy with README's production environment (throwaway secrets)"
+"$PY" scripts/deploy_check.py

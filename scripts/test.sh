@@ -14,6 +14,13 @@ command -v redis-server >/dev/null 2>&1 || need_debian_packages redis-server
 command -v redis-cli >/dev/null 2>&1 || need_debian_packages redis-tools
 [ -x /usr/bin/chromium ] || need_debian_packages chromium
 need_debian_packages fonts-liberation
+# axe-core for the accessibility tests, from npm, into node_modules/ (gitignored, as is the
+# package.json npm may leave): nothing is saved, no lock file is written.
+if [ ! -f node_modules/axe-core/axe.min.js ]; then
+    command -v npm >/dev/null 2>&1 || need_debian_packages npm
+    say "Installing axe-core (npm install --no-save --no-package-lock axe-core)"
+    npm install --no-save --no-package-lock --no-audit --no-fund axe-core >/dev/null
+fi
 bash scripts/services.sh
 
 # Serial by default. With PYTEST_WORKERS=2 pytest-xdist runs two workers, each with its own test

@@ -274,3 +274,80 @@ class CeleryWorker:
         sys.stderr.write(f"--- celery worker log ---\n{self.output()[-6000:]}\n")
         with contextlib.suppress(OSError):
             os.unlink(self.log.name)
+
+
+# gunicorn --------------------------------------------------------------------------------------
+
+
+class GunicornServer:
+    """The production web server (portal/gunicorn.conf.py) in its own process, on the test
+    database and a given broker; everything it writes (stdout and stderr) goes to one file."""
+
+    def __init__(
+        self,
+        *,
+        database_url: str,
+        broker_url: str,
+        email_url: str,
+        extra_env: dict[str, str] | None = None,
+    ) -> None:
+        self.port = reserve_port()
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (kept open for the server's life)
+            prefix="gunicorn-", suffix=".log", delete=False
+        )
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": database_url,
+            "CELERY_BROKER_URL": broker_url,
+            "EMAIL_URL": email_url,
+            "GUNICORN_BIND": f"127.0.0.1:{self.port}",
+            "WEB_CONCURRENCY": "1",
+            "PYTHONUNBUFFERED": "1",
+            **(extra_env or {}),
+        }
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def start(self) -> GunicornServer:
+        command = [sys.executable, "-m", "gunicorn", "-c", "portal/gunicorn.conf.py", "portal.wsgi"]
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        wait_until(
+            lambda: self.answers() or self.process.poll() is not None,
+            timeout=60,
+            what="gunicorn",
+        )
+        if self.process.poll() is not None:
+            raise RuntimeError(f"gunicorn exited early:\n{self.output()}")
+        return self
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+            self.process = None
+
+    def cleanup(self) -> None:
+        self.stop()
+        sys.stderr.write(f"--- gunicorn log ---\n{self.output()[-6000:]}\n")
+        with contextlib.suppress(OSError):
+            os.unlink(self.log.name)

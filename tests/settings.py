@@ -20,6 +20,8 @@ _TEST_ENVIRONMENT = {
     "TOKEN_ENCRYPTION_KEYS": "Y2hhbmdlLW1lLXRlc3Qta2V5LTAxMjM0NTY3ODlhYmM=",
     "TOKEN_FINGERPRINT_KEY": "test-fingerprint-key-0123456789abcdef0123456789",
     "CELERY_BROKER_URL": "redis://127.0.0.1:6379/2",
+    # the test client and the live server speak plain http
+    "HTTPS_ONLY": "false",
 }
 for _name, _value in _TEST_ENVIRONMENT.items():
     os.environ.setdefault(_name, _value)
@@ -27,3 +29,13 @@ for _name, _value in _TEST_ENVIRONMENT.items():
 from portal.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# The hashed-manifest storage needs `collectstatic`, which only a deployment runs.
+STORAGES = {
+    **STORAGES,  # noqa: F405
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+# whitenoise looks for STATIC_ROOT at start-up and warns when it is missing; collectstatic never
+# runs here, so it looks per request instead (the live server serves from the finders anyway).
+WHITENOISE_AUTOREFRESH = True
+# ... and serves the app folders' files itself (under gunicorn too), as runserver would.
+WHITENOISE_USE_FINDERS = True

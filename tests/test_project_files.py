@@ -240,3 +240,53 @@ def test_the_env_writer_adds_a_variable_an_older_file_lacks(tmp_path):
     text = env_file.read_text()
     assert text.startswith("DEBUG=true\nSECRET_KEY=kept\n")
     assert text.count("SECRET_KEY=") == 1
+
+
+# The production environment README.md gives -----------------------------------------------------
+
+
+def deploy_check(*overrides: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "scripts/deploy_check.py", *overrides],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_ci_runs_the_deploy_check():
+    lint = (REPO_ROOT / "scripts" / "lint.sh").read_text()
+
+    assert '"$PY" scripts/deploy_check.py' in lint
+
+
+def test_the_readme_production_environment_passes_check_deploy_at_warning_level():
+    result = deploy_check()
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "System check identified no issues" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("override", "complaint"),
+    [
+        ("DEFAULT_GATEWAY_IP=192.0.2.10", "onboarding.W001"),
+        ("HTTPS_ONLY=false", "security.W008"),
+        ("SECURE_HSTS_SECONDS=0", "security.W004"),
+    ],
+)
+def test_the_deploy_check_fails_on_what_production_must_not_keep(override, complaint):
+    result = deploy_check(override)
+
+    assert result.returncode != 0
+    assert complaint in result.stderr
+
+
+def test_the_production_section_shows_gunicorn_and_the_image_runs_it():
+    section = readme_section("Production")
+    web = command_text(COMPOSE["services"]["web"]["command"])
+
+    assert "gunicorn -c portal/gunicorn.conf.py portal.wsgi" in section
+    assert "gunicorn -c portal/gunicorn.conf.py portal.wsgi" in web
+    assert "runserver" not in web

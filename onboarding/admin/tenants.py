@@ -256,8 +256,7 @@ class TenantAdmin(
         domains = [d for d in tenant.calling_domains.all() if d.retired_at is None]
         if any(d.is_deprecated for d in domains):
             return format_html(
-                '<span class="deprecated-badge" style="background:#ba2121;color:#fff;'
-                'padding:1px 6px;border-radius:3px;" title="{}">deprecated setting</span>',
+                '<span class="deprecated-badge alert-badge" title="{}">deprecated setting</span>',
                 "; ".join(
                     w.message
                     for d in domains

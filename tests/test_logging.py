@@ -1,0 +1,202 @@
+"""Logs: JSON lines in production, a request id that follows a request into the Celery tasks it
+queues, and no line from gunicorn, Django or the worker that carries a secret.
+
+The last test runs the production web server for real (gunicorn with portal/gunicorn.conf.py) and
+a real Celery worker, drives a browser through a refused and a successful upload, and reads every
+byte both processes wrote.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import secrets as random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from onboarding.request_context import REQUEST_ID_HEADER
+from tests.services import GunicornServer
+from tests.upload_support import link_path, prefix_field, shared_domain_tenant
+
+
+@pytest.fixture
+def console_log():
+    """The configured console handler (its real formatter and filters), writing into a buffer."""
+    handler = next(h for h in logging.getLogger().handlers if h.name == "console")
+    buffer = io.StringIO()
+    original = handler.setStream(buffer)
+    yield buffer
+    handler.setStream(original)
+
+
+def json_lines(text: str) -> list[dict]:
+    return [json.loads(line) for line in text.splitlines() if line.strip()]
+
+
+# Request ids ---------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_every_response_carries_a_fresh_request_id(client):
+    first = client.get("/no-such-page/")
+    second = client.get("/no-such-page/")
+
+    assert len(first[REQUEST_ID_HEADER]) == 32
+    assert first[REQUEST_ID_HEADER] != second[REQUEST_ID_HEADER]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("offered", "kept"),
+    [
+        ("lb-7f3a9c21-0001", True),
+        ("short", False),  # too short to be a proxy's id
+        ("x" * 65, False),  # too long
+        ("id with spaces\nand a forged line", False),
+    ],
+)
+def test_a_proxys_request_id_is_kept_only_when_it_looks_like_one(client, offered, kept):
+    response = client.get("/no-such-page/", headers={REQUEST_ID_HEADER: offered})
+
+    assert (response[REQUEST_ID_HEADER] == offered) is kept
+    assert "\n" not in response[REQUEST_ID_HEADER]
+
+
+@pytest.mark.django_db
+def test_log_lines_are_json_objects_carrying_the_request_id(client, console_log):
+    response = client.get("/no-such-page/")
+
+    lines = json_lines(console_log.getvalue())
+    not_found = next(line for line in lines if line["message"] == "Not Found: /no-such-page/")
+    assert not_found["request_id"] == response[REQUEST_ID_HEADER]
+    assert (not_found["level"], not_found["logger"]) == ("WARNING", "django.request")
+    assert {"time", "level", "logger", "request_id", "message"} <= set(not_found)
+
+
+def test_a_line_outside_any_request_has_a_dash_for_its_id(console_log):
+    logging.getLogger("onboarding.test").warning("outside a request")
+
+    (line,) = json_lines(console_log.getvalue())
+    assert (line["message"], line["request_id"]) == ("outside a request", "-")
+
+
+@pytest.mark.django_db
+def test_a_signed_link_is_redacted_in_the_json_line_and_its_request_dropped(client, console_log):
+    path = link_path(shared_domain_tenant())
+    signature = path.split("/")[2]
+
+    client.post(path, {"token": "never-logged-0123456789"})  # refused: logged as a 400
+
+    text = console_log.getvalue()
+    assert "Bad Request: /upload/[redacted]/" in text
+    assert signature not in text and "never-logged-0123456789" not in text
+
+
+# Real processes: gunicorn, a Celery worker, a browser ----------------------------------------
+
+
+@dataclass
+class Secrets:
+    """Every secret the actions below put in play, by what it is; none may appear in a log."""
+
+    values: dict[str, str] = field(default_factory=dict)
+    request_ids: dict[str, str] = field(default_factory=dict)
+
+
+def customer_uploads_a_token(page, base_url: str, found: Secrets) -> None:
+    """A refused attempt (400, logged by django.request), then the real upload (302)."""
+    tenant = shared_domain_tenant()
+    path = link_path(tenant)
+    token = f"Zq{random.token_urlsafe(24)}"
+    found.values["uploaded token"] = token
+    found.values["upload link signature"] = path.split("/")[2]
+    field_name, prefix = prefix_field(tenant)
+
+    page.goto(base_url + path)
+    page.fill("#id_token", token)
+    with page.expect_response(lambda r: r.request.method == "POST") as refused:
+        page.click("button[type=submit]")  # the prefix and the trusted tick are missing
+    page.fill("#id_token", token)
+    page.fill(f"#id_{field_name}", prefix)
+    page.check("#id_trusted")
+    with page.expect_response(lambda r: r.request.method == "POST") as stored:
+        page.click("button[type=submit]")
+    page.wait_for_selector("text=We received the token")
+
+    assert (refused.value.status, stored.value.status) == (400, 302)
+    found.request_ids["upload"] = stored.value.headers[REQUEST_ID_HEADER.lower()]
+
+
+def customer_opens_a_tampered_link(page, base_url: str, found: Secrets) -> None:
+    path = link_path(shared_domain_tenant("Initech"))
+    tampered = path.replace("/upload/", "/upload/Q", 1)
+    found.values["tampered link signature"] = tampered.split("/")[2]
+
+    assert page.goto(base_url + tampered).status == 404
+
+
+# Each action drives the real server and records the secrets it used. Staff sign-in with a TOTP
+# code (issue 7, item 3) adds its own action here: log in through gunicorn and record the TOTP
+# secret (and the code typed) under found.values.
+ACTIONS: list[Callable[..., None]] = [customer_uploads_a_token, customer_opens_a_tampered_link]
+
+
+@pytest.fixture
+def gunicorn(test_database_url, broker, smtp_sink):
+    server = GunicornServer(
+        database_url=test_database_url,
+        broker_url=broker.url,
+        email_url=smtp_sink.url,
+        extra_env={"LOG_LEVEL": "DEBUG", "LOG_FORMAT": "json"},
+    ).start()
+    yield server
+    server.cleanup()
+
+
+@pytest.mark.services
+def test_no_line_gunicorn_or_the_worker_writes_carries_a_secret(
+    page, gunicorn, celery_workers, smtp_sink
+):
+    worker = celery_workers(LOG_LEVEL="DEBUG", LOG_FORMAT="json")
+    found = Secrets()
+
+    for action in ACTIONS:
+        action(page, gunicorn.url, found)
+    smtp_sink.wait_for(3)  # both tenants' initial emails and the confirmation: the worker ran
+    web_log, worker_log = gunicorn.output(), worker.output()
+
+    assert set(found.values) >= {"uploaded token", "upload link signature"}
+    for what, secret in found.values.items():
+        assert secret not in web_log, f"the {what} is in gunicorn's output"
+        assert secret not in worker_log, f"the {what} is in the worker's output"
+    web_lines = json_lines(web_log)  # every line gunicorn wrote is a JSON object
+    assert any(
+        line["logger"] == "gunicorn.access" and "/upload/[redacted]/" in line["message"]
+        for line in web_lines
+    )
+    assert any(line["message"] == "Bad Request: /upload/[redacted]/" for line in web_lines)
+    assert any(line["message"] == "Not Found: /upload/[redacted]/" for line in web_lines)
+
+
+@pytest.mark.services
+def test_the_tasks_a_request_queues_log_with_its_request_id(
+    page, gunicorn, celery_workers, smtp_sink
+):
+    worker = celery_workers(LOG_FORMAT="json")
+    found = Secrets()
+
+    customer_uploads_a_token(page, gunicorn.url, found)
+    smtp_sink.wait_for(2)  # the initial email, then the confirmation the upload queued
+
+    upload_id = found.request_ids["upload"]
+    web_lines = json_lines(gunicorn.output())
+    worker_lines = [json.loads(x) for x in worker.output().splitlines() if x.startswith("{")]
+    access = [line for line in web_lines if line["logger"] == "gunicorn.access"]
+    assert any(f"request_id={upload_id}" in line["message"] for line in access)
+    sent = [line for line in worker_lines if "(confirmation) sent" in line["message"]]
+    assert [line["request_id"] for line in sent] == [upload_id]
+    initial = [line for line in worker_lines if "(initial) sent" in line["message"]]
+    assert initial and initial[0]["request_id"] != upload_id  # queued by the test, not the upload
