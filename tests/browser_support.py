@@ -56,9 +56,10 @@ class ViolationLog:
 
 
 def session_cookie(user, base_url: str) -> dict:
-    """A logged-in staff session for the browser, made the way the test client logs in."""
-    client = Client()
-    client.force_login(user)
+    """A logged-in staff session for the browser, with its second factor verified."""
+    from tests.conftest import otp_verified_login
+
+    client = otp_verified_login(Client(), user)
     cookie = client.cookies["sessionid"]
     return {"name": "sessionid", "value": cookie.value, "url": base_url}
 

@@ -116,6 +116,10 @@ def admin_main_pages(tenant: Tenant) -> list[str]:
         reverse("admin:auth_user_changelist"),
         reverse("admin:auth_user_add"),
         reverse("admin:auth_group_changelist"),
+        reverse("admin:onboarding_dashboard"),
+        reverse("admin:onboarding_gatewayapikey_changelist"),
+        reverse("admin:onboarding_gatewayapikey_add"),
+        reverse("admin:onboarding_gatewayfetch_changelist"),
         f"{reverse('admin:onboarding_tenant_changelist')}?q={calling_domain.domain}",
     ]
 
@@ -140,6 +144,18 @@ def test_the_admins_main_pages_load_with_zero_csp_violations(admin_page, live_se
         admin_page.remove_listener("console", log._on_console)
 
     assert {path: seen for path, seen in found.items() if seen} == {}
+
+
+@pytest.mark.parametrize("path", ["admin:login", "admin:index"])
+def test_the_sign_in_page_loads_with_zero_csp_violations(page, live_server, path):
+    """Signed out: the admin's own pages send the browser to the sign-in form."""
+    log = ViolationLog()
+    log.attach(page)
+    response = page.goto(live_server.url + reverse(path))
+
+    assert response.status == 200
+    assert page.locator("input[name=otp_token]").count() == 1  # the second factor is asked for
+    assert log.of(page) == []
 
 
 def test_the_email_previews_need_only_their_listed_relaxation(admin_page, live_server):
