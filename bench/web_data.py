@@ -192,6 +192,7 @@ def staff_session_cookie() -> tuple[str, str]:
     user = user_model.objects.filter(username="bench-staff").first()
     if user is None:
         user = user_model.objects.create_superuser("bench-staff", "staff@provider.test", None)
-    client = Client()
-    client.force_login(user)
+    from tests.conftest import otp_verified_login
+
+    client = otp_verified_login(Client(), user)
     return settings.SESSION_COOKIE_NAME, client.cookies[settings.SESSION_COOKIE_NAME].value

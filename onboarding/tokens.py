@@ -61,12 +61,10 @@ def token_store(
     """
     now = now or timezone.now()
     with transaction.atomic():
-        # the gateway comes along for the email's values (of=self: only the tenant is locked)
-        tenant = (
-            Tenant.objects.select_for_update(of=("self",))
-            .select_related("gateway")
-            .get(pk=invitation.tenant_id)
-        )
+        # No select_related here: when a settings change moves the tenant to another gateway
+        # while we wait for the lock, PostgreSQL re-checks the locked row against the joined row
+        # it read before the wait, the join no longer matches, and the tenant seems to vanish.
+        tenant = Tenant.objects.select_for_update().get(pk=invitation.tenant_id)
         if tenant.status not in LINK_STATES:
             raise TransitionRefused(f"{tenant.name} is not accepting a token right now.")
         if not invitations.invitation_consume(invitation, now=now):

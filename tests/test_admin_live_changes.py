@@ -16,6 +16,7 @@ from onboarding.models import (
     SecurityToken,
     Tenant,
 )
+from tests.conftest import otp_verified_login
 from tests.live_support import active_tenant, rendered, settings_changed_emails
 from tests.upload_support import invited_tenant
 
@@ -205,7 +206,7 @@ def plain_staff_client(client, django_user_model):
             ],
         )
     )
-    client.force_login(user)
+    otp_verified_login(client, user)
     return client, user
 
 

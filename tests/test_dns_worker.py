@@ -28,7 +28,12 @@ def test_the_sweep_task_on_a_worker_verifies_a_domain_that_is_due(celery_workers
 
     wait_until(lambda: is_verified(domain), timeout=60, what="the domain verified by the worker")
     assert DnsCheck.objects.filter(calling_domain=domain, verdict="ok").count() == 4
-    assert Heartbeat.objects.filter(name="dns_sweeper").exists()
+    # the heartbeat is written after the sweep's last batch, a moment after the verdicts
+    wait_until(
+        lambda: Heartbeat.objects.filter(name="dns_sweeper").exists(),
+        timeout=30,
+        what="the DNS sweeper's heartbeat",
+    )
     assert dns_server.query_count("_sips._tcp.video.acme.test", "SRV") == 1
 
 

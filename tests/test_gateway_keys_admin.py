@@ -6,6 +6,7 @@ import re
 import pytest
 
 from onboarding.models import AuditEvent, GatewayApiKey, GatewayFetch
+from tests.conftest import otp_verified_login
 from tests.feed_support import active_tenant, default_gateway, fetch, issue_key
 
 pytestmark = pytest.mark.django_db
@@ -75,15 +76,18 @@ def test_staff_who_may_only_view_keys_cannot_revoke_them(client, django_user_mod
 
     viewer = django_user_model.objects.create_user("viewer", password="x", is_staff=True)
     viewer.user_permissions.add(Permission.objects.get(codename="view_gatewayapikey"))
-    client.force_login(viewer)
+    otp_verified_login(client, viewer)
     key = issue_key()
     api_key = GatewayApiKey.objects.get()
 
-    client.post(
+    response = client.post(
         "/admin/onboarding/gatewayapikey/",
         {"action": "revoke_keys", "_selected_action": [api_key.pk]},
+        follow=True,
     )
 
+    assert response.status_code in (200, 403)
+    assert response.request["PATH_INFO"] == "/admin/onboarding/gatewayapikey/"  # not the sign-in
     assert GatewayApiKey.objects.get().revoked_at is None
     assert key not in client.get("/admin/onboarding/gatewayapikey/").content.decode()
 
