@@ -70,7 +70,9 @@ def main() -> None:
     now = timezone.now()
     heartbeat_record("outbox_sweeper", now=now)
     client = Client()
-    otp_verified_login(client, get_user_model().objects.create_superuser("bench", "b@bench.test", "pw"))
+    otp_verified_login(
+        client, get_user_model().objects.create_superuser("bench", "b@bench.test", "pw")
+    )
     url = reverse("admin:onboarding_dashboard")
 
     print(f"requests per size: {args.requests} (after one warm-up), Django test client")
