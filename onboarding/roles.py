@@ -13,7 +13,9 @@ READ_ONLY = "Read-only"
 ONBOARDING_STAFF = "Onboarding staff"
 ADMINISTRATORS = "Administrators"
 
-# "view" on every onboarding model is added to each role below (see role_permissions).
+# "view" on every onboarding model but these is added to each role below (see role_permissions):
+# who has which second factor is for administrators; backup codes have no admin screen at all.
+ADMINISTRATOR_ONLY_MODELS = {"stafftotpdevice", "staffbackupcodedevice", "staffbackupcode"}
 READ_ONLY_EXTRA = ["onboarding.export_timeline"]
 ONBOARDING_STAFF_EXTRA = [
     "onboarding.add_tenant",
@@ -46,10 +48,10 @@ ADMINISTRATORS_EXTRA = [
     "auth.add_group",
     "auth.change_group",
     # second factors: see who is enrolled, remove a lost device
-    "otp_totp.view_totpdevice",
-    "otp_totp.delete_totpdevice",
-    "otp_static.view_staticdevice",
-    "otp_static.delete_staticdevice",
+    "onboarding.view_stafftotpdevice",
+    "onboarding.delete_stafftotpdevice",
+    "onboarding.view_staffbackupcodedevice",
+    "onboarding.delete_staffbackupcodedevice",
     # lockouts: see failed sign-ins, unlock someone by deleting their attempts
     "axes.view_accessattempt",
     "axes.delete_accessattempt",
@@ -65,6 +67,7 @@ def role_permissions() -> dict[str, list[str]]:
     views = sorted(
         f"onboarding.view_{model._meta.model_name}"
         for model in apps.get_app_config("onboarding").get_models()
+        if model._meta.model_name not in ADMINISTRATOR_ONLY_MODELS
     )
     read_only = [*views, *READ_ONLY_EXTRA]
     onboarding_staff = [*read_only, *ONBOARDING_STAFF_EXTRA]

@@ -1,7 +1,8 @@
 """Enrolling staff for the admin's second factor: one TOTP device and a set of backup codes.
 
 The TOTP secret leaves the server once, inside the otpauth URI (or its QR code) printed at
-enrolment; nothing logs it and no admin screen shows it again. Enrolling again replaces the
+enrolment; it is stored encrypted, the backup codes only as digests (onboarding/models/
+staff_devices.py), nothing logs them and no admin screen shows them. Enrolling again replaces the
 user's devices, so a lost phone is dealt with by enrolling anew.
 """
 
@@ -12,8 +13,14 @@ from dataclasses import dataclass
 import segno
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import transaction
-from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
-from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from onboarding.models import (
+    StaffBackupCode,
+    StaffBackupCodeDevice,
+    StaffTotpDevice,
+    backup_code_digest,
+    new_backup_code,
+)
 
 # Enough to get through a lost phone and a few sign-ins until an administrator re-enrols them.
 BACKUP_CODE_COUNT = 8
@@ -40,14 +47,16 @@ class Enrolment:
 @transaction.atomic
 def staff_totp_enrol(*, user: AbstractBaseUser) -> Enrolment:
     """Give `user` a fresh TOTP device and fresh backup codes, replacing any earlier ones."""
-    TOTPDevice.objects.filter(user=user).delete()
-    StaticDevice.objects.filter(user=user).delete()
-    totp = TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
-    static = StaticDevice.objects.create(user=user, name="Backup codes", confirmed=True)
-    codes = [StaticToken.random_token() for _ in range(BACKUP_CODE_COUNT)]
-    StaticToken.objects.bulk_create(StaticToken(device=static, token=code) for code in codes)
-    return Enrolment(config_url=totp.config_url, backup_codes=codes)
+    StaffTotpDevice.objects.filter(user=user).delete()
+    StaffBackupCodeDevice.objects.filter(user=user).delete()
+    totp, key = StaffTotpDevice.create_for(user=user, name="Authenticator app")
+    backup = StaffBackupCodeDevice.objects.create(user=user, name="Backup codes", confirmed=True)
+    codes = [new_backup_code() for _ in range(BACKUP_CODE_COUNT)]
+    StaffBackupCode.objects.bulk_create(
+        StaffBackupCode(device=backup, digest=backup_code_digest(code)) for code in codes
+    )
+    return Enrolment(config_url=totp.config_url(key), backup_codes=codes)
 
 
 def staff_is_enrolled(user: AbstractBaseUser) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return StaffTotpDevice.objects.filter(user=user, confirmed=True).exists()

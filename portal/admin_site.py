@@ -15,8 +15,8 @@ from django.contrib.admin.sites import AdminSite
 from django.contrib.auth.signals import user_login_failed
 from django.http import HttpRequest
 from django_otp.admin import OTPAdminAuthenticationForm
-from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from onboarding.models import StaffBackupCodeDevice, StaffTotpDevice
 
 TOTP_DIGITS = 6
 
@@ -25,7 +25,7 @@ class StaffLoginForm(OTPAdminAuthenticationForm):
     otp_token = forms.CharField(
         label="Code",
         required=False,
-        max_length=16,
+        max_length=32,
         help_text="The six-digit code from your authenticator app, or one of your backup codes.",
         widget=forms.TextInput(
             attrs={"autocomplete": "one-time-code", "inputmode": "text", "autocapitalize": "none"}
@@ -43,8 +43,12 @@ class StaffLoginForm(OTPAdminAuthenticationForm):
     def _chosen_device(self, user: Any) -> Any:
         token = (self.cleaned_data.get("otp_token") or "").strip().replace(" ", "")
         self.cleaned_data["otp_token"] = token
-        model = TOTPDevice if len(token) == TOTP_DIGITS and token.isdigit() else StaticDevice
-        return model.objects.filter(user=user, confirmed=True).order_by("id").first()
+        is_totp = len(token) == TOTP_DIGITS and token.isdigit()
+        model = StaffTotpDevice if is_totp else StaffBackupCodeDevice
+        # Locked until the sign-in's transaction ends (django-otp's clean_otp opens it), so two
+        # sign-ins with one code cannot both pass the replay check.
+        devices = model.objects.select_for_update().filter(user=user, confirmed=True)
+        return devices.order_by("id").first()
 
     def clean(self) -> dict[str, Any]:
         try:

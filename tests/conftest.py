@@ -42,11 +42,12 @@ def staff_user(django_user_model):
 def otp_verified_login(client, user):
     """Log `user` in with a second factor, the way django-otp's `login()` marks a session."""
     from django_otp import DEVICE_ID_SESSION_KEY
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    device = TOTPDevice.objects.filter(user=user, confirmed=True).first()
+    from onboarding.models import StaffTotpDevice
+
+    device = StaffTotpDevice.objects.filter(user=user, confirmed=True).first()
     if device is None:
-        device = TOTPDevice.objects.create(user=user, name="test app", confirmed=True)
+        device, _key = StaffTotpDevice.create_for(user=user, name="test app")
     client.force_login(user)
     session = client.session
     session[DEVICE_ID_SESSION_KEY] = device.persistent_id

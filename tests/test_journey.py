@@ -11,7 +11,6 @@ import urllib.request
 
 import pytest
 from django.utils import timezone
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from onboarding.models import (
     CallingDomain,
@@ -19,6 +18,7 @@ from onboarding.models import (
     Gateway,
     OutboundEmail,
     SecurityToken,
+    StaffTotpDevice,
     Tenant,
     TenantStatus,
 )
@@ -40,7 +40,7 @@ def staff_login(django_user_model):
         "onboarder", "onboarder@provider.test", STAFF_PASSWORD
     )
     staff_totp_enrol(user=user)
-    device = TOTPDevice.objects.get(user=user)
+    device = StaffTotpDevice.objects.get(user=user)
 
     def login(page, base_url):
         page.goto(f"{base_url}/admin/login/")

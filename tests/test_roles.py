@@ -106,7 +106,17 @@ def test_the_three_roles_exist_after_migrate_with_their_permissions():
         "auth.change_user",
         "auth.change_group",
         "axes.delete_accessattempt",
+        "onboarding.view_stafftotpdevice",
+        "onboarding.delete_stafftotpdevice",
+        "onboarding.view_staffbackupcodedevice",
+        "onboarding.delete_staffbackupcodedevice",
     } < administrators
+    # who has which second factor is for administrators only; nobody edits or adds one
+    assert not any("staff" in p and "device" in p for p in onboarding_staff)
+    assert not any(
+        p.startswith(("onboarding.add_staff", "onboarding.change_staff")) for p in administrators
+    )
+    assert not any("staffbackupcode" in p and "device" not in p for p in administrators)
     # every permission named in the table exists (a typo would silently grant nothing)
     for role, permissions in roles.role_permissions().items():
         assert perms_of(role) == set(permissions), role
@@ -140,11 +150,13 @@ OPEN = [
     (ONBOARDING_STAFF, "admin:onboarding_gateway_add", False, 403),
     (ONBOARDING_STAFF, "admin:auth_user_changelist", False, 403),
     (ONBOARDING_STAFF, "admin:auth_group_changelist", False, 403),
-    (ONBOARDING_STAFF, "admin:otp_totp_totpdevice_changelist", False, 403),
+    (ONBOARDING_STAFF, "admin:onboarding_stafftotpdevice_changelist", False, 403),
+    (ONBOARDING_STAFF, "admin:onboarding_staffbackupcodedevice_changelist", False, 403),
     (ADMINISTRATORS, "admin:onboarding_gateway_add", False, 200),
     (ADMINISTRATORS, "admin:auth_user_changelist", False, 200),
     (ADMINISTRATORS, "admin:auth_group_changelist", False, 200),
-    (ADMINISTRATORS, "admin:otp_totp_totpdevice_changelist", False, 200),
+    (ADMINISTRATORS, "admin:onboarding_stafftotpdevice_changelist", False, 200),
+    (ADMINISTRATORS, "admin:onboarding_staffbackupcodedevice_changelist", False, 200),
     (ADMINISTRATORS, "admin:axes_accessattempt_changelist", False, 200),
 ]
 

@@ -87,18 +87,43 @@ def uploaded(client, transactional_db, every_log_record, task_messages):
     return Upload(token=token, link=link, tenant=tenant, published=task_messages)
 
 
-def test_the_token_is_not_in_a_dump_of_the_database(uploaded):
+def pg_dump() -> str:
+    """The whole test database as pg_dump writes it (committed rows only)."""
     database = connection.settings_dict["NAME"]
-
-    dump = subprocess.run(
+    return subprocess.run(
         ["pg_dump", "-h", "127.0.0.1", "-U", "postgres", "--no-password", database],
         capture_output=True,
         check=True,
         timeout=60,
     ).stdout.decode()
 
+
+def test_the_token_is_not_in_a_dump_of_the_database(uploaded):
+    dump = pg_dump()
+
     assert SecurityToken.objects.get().fingerprint in dump  # the upload is in this dump
     assert uploaded.token not in dump
+
+
+@pytest.mark.django_db(transaction=True)
+def test_no_staff_second_factor_is_in_a_dump_of_the_database(staff_user):
+    from base64 import b32encode
+
+    from onboarding.models import StaffBackupCode, StaffTotpDevice
+    from onboarding.two_factor import staff_totp_enrol
+
+    enrolment = staff_totp_enrol(user=staff_user)
+    key = StaffTotpDevice.objects.get(user=staff_user).bin_key
+
+    dump = pg_dump()
+
+    assert StaffTotpDevice.objects.get().key_ciphertext in dump  # the device is in this dump
+    assert StaffBackupCode.objects.first().digest in dump  # and so are the codes' digests
+    hidden = [key.hex(), key.hex().upper(), b32encode(key).decode(), enrolment.config_url]
+    for code in enrolment.backup_codes:
+        hidden += [code, code.replace("-", ""), code.upper()]
+    for secret in hidden:
+        assert secret not in dump
 
 
 def test_neither_the_token_nor_the_links_signature_is_in_any_log_record(uploaded, caplog):
@@ -128,18 +153,17 @@ def admin_pages() -> set[str]:
 def test_the_token_is_on_no_admin_page(uploaded, client, staff_user):
     from base64 import b32encode
 
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
+    from onboarding.models import StaffTotpDevice
     from onboarding.two_factor import staff_totp_enrol
     from tests.conftest import otp_verified_login
 
     # the staff member's own second factor is as secret as the token
     enrolment = staff_totp_enrol(user=staff_user)
     otp_verified_login(client, staff_user)
-    device = TOTPDevice.objects.get(user=staff_user)
+    device = StaffTotpDevice.objects.get(user=staff_user)
     hidden = [
         uploaded.token,
-        device.key,
+        device.bin_key.hex(),
         b32encode(device.bin_key).decode(),
         *enrolment.backup_codes,
     ]
@@ -254,3 +278,41 @@ def test_after_rotation_the_old_key_alone_decrypts_nothing_and_never_falls_back(
     ]:
         with pytest.raises(secrets.DecryptionFailed):
             secrets.decrypt(ciphertext)
+
+
+@pytest.mark.django_db
+def test_rotation_re_encrypts_staff_totp_keys_and_sign_in_still_works(client, staff_user, settings):
+    from onboarding.models import StaffTotpDevice
+    from onboarding.two_factor import staff_totp_enrol
+    from tests.conftest import totp_code
+
+    old, new = new_key(), new_key()
+    settings.TOKEN_ENCRYPTION_KEYS = [old]
+    staff_totp_enrol(user=staff_user)
+    before = StaffTotpDevice.objects.get(user=staff_user)
+    key = before.bin_key
+    settings.TOKEN_ENCRYPTION_KEYS = [new, old]
+    output = io.StringIO()
+
+    call_command("rotate_token_keys", stdout=output)
+
+    assert "1 TOTP keys" in output.getvalue()
+    settings.TOKEN_ENCRYPTION_KEYS = [new]  # the old key is gone
+    device = StaffTotpDevice.objects.get(user=staff_user)
+    assert device.key_ciphertext != before.key_ciphertext
+    assert device.bin_key == key
+    settings.TOKEN_ENCRYPTION_KEYS = [old]
+    with pytest.raises(secrets.DecryptionFailed):
+        secrets.decrypt(device.key_ciphertext)
+    settings.TOKEN_ENCRYPTION_KEYS = [new]
+    response = client.post(
+        reverse("admin:login"),
+        {
+            "username": "staff",
+            "password": "correct horse battery staple",
+            "otp_token": totp_code(device),
+            "next": reverse("admin:index"),
+        },
+    )
+    assert response.status_code == 302
+    assert client.get(reverse("admin:index")).status_code == 200

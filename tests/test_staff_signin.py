@@ -11,9 +11,13 @@ from base64 import b32encode
 import pytest
 from django.core.management import call_command
 from django.urls import reverse
-from django_otp.plugins.otp_static.models import StaticDevice
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from onboarding.models import (
+    StaffBackupCode,
+    StaffBackupCodeDevice,
+    StaffTotpDevice,
+    backup_code_digest,
+)
 from onboarding.two_factor import staff_totp_enrol
 from tests.conftest import totp_code
 
@@ -27,7 +31,7 @@ PASSWORD = "correct horse battery staple"
 @pytest.fixture
 def enrolled(staff_user):
     enrolment = staff_totp_enrol(user=staff_user)
-    return staff_user, TOTPDevice.objects.get(user=staff_user), enrolment
+    return staff_user, StaffTotpDevice.objects.get(user=staff_user), enrolment
 
 
 def sign_in(client, code, *, password=PASSWORD, username="staff"):
@@ -73,6 +77,39 @@ def test_a_wrong_code_is_refused_with_a_clear_message(client, enrolled):
     assert client.get(INDEX_URL).status_code == 302
 
 
+def test_a_code_already_used_is_refused_even_within_its_30_seconds(client, enrolled):
+    _user, device, _enrolment = enrolled
+    code = totp_code(device)
+
+    first = sign_in(client, code)
+    client.logout()
+    replayed = sign_in(client, code)
+
+    assert first.status_code == 302
+    assert replayed.status_code == 200
+    assert "That code is not valid" in replayed.content.decode()
+    assert client.get(INDEX_URL).status_code == 302
+
+
+def test_a_code_from_the_previous_step_is_accepted_for_a_slow_clock(client, enrolled):
+    _user, device, _enrolment = enrolled
+
+    response = sign_in(client, totp_code(device, at=time.time() - device.step))
+
+    assert response.status_code == 302
+    device.refresh_from_db()
+    assert device.last_t >= 0 and device.last_used_at is not None
+
+
+def test_a_code_two_steps_old_is_refused(client, enrolled):
+    _user, device, _enrolment = enrolled
+
+    response = sign_in(client, totp_code(device, at=time.time() - 3 * device.step))
+
+    assert response.status_code == 200
+    assert "That code is not valid" in response.content.decode()
+
+
 def test_a_missing_code_is_asked_for(client, enrolled):
     response = sign_in(client, "")
 
@@ -81,7 +118,7 @@ def test_a_missing_code_is_asked_for(client, enrolled):
 
 
 def test_a_backup_code_works_once(client, enrolled):
-    _user, _device, enrolment = enrolled
+    user, _device, enrolment = enrolled
     code = enrolment.backup_codes[0]
 
     first = sign_in(client, code)
@@ -91,6 +128,25 @@ def test_a_backup_code_works_once(client, enrolled):
     assert first.status_code == 302
     assert second.status_code == 200
     assert "each backup code works once" in second.content.decode()
+    assert StaffBackupCode.objects.filter(device__user=user).count() == 7
+
+
+def test_a_backup_code_may_be_typed_in_capitals_and_without_dashes(client, enrolled):
+    _user, _device, enrolment = enrolled
+    typed = enrolment.backup_codes[3].upper().replace("-", " ")
+
+    assert sign_in(client, typed).status_code == 302
+
+
+def test_a_wrong_backup_code_is_refused(client, enrolled):
+    user, _device, enrolment = enrolled
+    wrong = enrolment.backup_codes[0][:-1] + ("x" if enrolment.backup_codes[0][-1] != "x" else "y")
+
+    response = sign_in(client, wrong)
+
+    assert response.status_code == 200
+    assert "That code is not valid" in response.content.decode()
+    assert StaffBackupCode.objects.filter(device__user=user).count() == 8
 
 
 def test_staff_without_a_device_are_told_how_to_enrol(client, staff_user):
@@ -139,25 +195,28 @@ def test_enrolment_prints_the_secret_once_and_logs_nothing_of_it(staff_user, cap
     call_command("enrol_totp", "staff")
 
     printed = capsys.readouterr().out
-    device = TOTPDevice.objects.get(user=staff_user)
+    device = StaffTotpDevice.objects.get(user=staff_user)
     secret = b32encode(device.bin_key).decode()
     assert f"secret={secret}" in printed
     assert printed.count("otpauth://totp/") == 1
-    backup_codes = list(
-        StaticDevice.objects.get(user=staff_user).token_set.values_list("token", flat=True)
+    backup_codes = re.findall(r"\b[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}-[0-9a-z]{4}\b", printed)
+    assert len(set(backup_codes)) == 8
+    stored = StaffBackupCodeDevice.objects.get(user=staff_user).codes.values_list(
+        "digest", flat=True
     )
-    assert len(backup_codes) == 8
-    assert all(code in printed for code in backup_codes)
+    assert set(stored) == {backup_code_digest(code) for code in backup_codes}
     logged = "\n".join(record.getMessage() for record in caplog.records)
     assert secret not in logged
-    assert device.key not in logged
+    assert device.bin_key.hex() not in logged
+    assert not any(code in logged for code in backup_codes)
 
 
 def test_enrolling_again_replaces_the_old_devices(client, staff_user):
     old = staff_totp_enrol(user=staff_user)
     staff_totp_enrol(user=staff_user)
 
-    assert TOTPDevice.objects.filter(user=staff_user).count() == 1
+    assert StaffTotpDevice.objects.filter(user=staff_user).count() == 1
+    assert StaffBackupCode.objects.filter(device__user=staff_user).count() == 8
     assert sign_in(client, old.backup_codes[0]).status_code == 200
 
 
@@ -177,7 +236,7 @@ def test_signing_in_logs_no_code_and_no_secret(client, enrolled, caplog):
     sign_in(client, code)
 
     logged = "\n".join(record.getMessage() for record in caplog.records)
-    assert device.key not in logged
+    assert device.bin_key.hex() not in logged
     assert b32encode(device.bin_key).decode() not in logged
     assert not re.search(rf"\b{code}\b", logged)
 
@@ -188,18 +247,38 @@ def test_the_device_admin_never_shows_the_key_or_the_backup_codes(staff_client, 
     from tests.conftest import otp_verified_login
 
     otp_verified_login(staff_client, staff_user)
-    totp = TOTPDevice.objects.get(user=staff_user)
-    static = StaticDevice.objects.get(user=staff_user)
+    totp = StaffTotpDevice.objects.get(user=staff_user)
+    backup = StaffBackupCodeDevice.objects.get(user=staff_user)
 
     pages = [
-        staff_client.get(reverse("admin:otp_totp_totpdevice_changelist")),
-        staff_client.get(reverse("admin:otp_totp_totpdevice_change", args=[totp.pk])),
-        staff_client.get(reverse("admin:otp_static_staticdevice_change", args=[static.pk])),
+        staff_client.get(reverse("admin:onboarding_stafftotpdevice_changelist")),
+        staff_client.get(reverse("admin:onboarding_stafftotpdevice_change", args=[totp.pk])),
+        staff_client.get(reverse("admin:onboarding_staffbackupcodedevice_changelist")),
+        staff_client.get(
+            reverse("admin:onboarding_staffbackupcodedevice_change", args=[backup.pk])
+        ),
     ]
 
-    assert [page.status_code for page in pages] == [200, 200, 200]
+    assert [page.status_code for page in pages] == [200, 200, 200, 200]
     html = "".join(page.content.decode() for page in pages)
-    assert totp.key not in html
-    assert b32encode(totp.bin_key).decode() not in html
-    assert not any(code in html for code in enrolment.backup_codes)
-    assert staff_client.get(reverse("admin:otp_totp_totpdevice_add")).status_code == 403
+    assert "staff" in html and "Authenticator app" in html  # who is enrolled
+    for hidden in (
+        totp.bin_key.hex(),
+        b32encode(totp.bin_key).decode(),
+        totp.key_ciphertext,
+        *enrolment.backup_codes,
+        *backup.codes.values_list("digest", flat=True),
+    ):
+        assert hidden not in html
+    assert staff_client.get(reverse("admin:onboarding_stafftotpdevice_add")).status_code == 403
+
+
+def test_a_deleted_device_no_longer_signs_in(client, enrolled):
+    user, device, _enrolment = enrolled
+    code = totp_code(device)
+
+    StaffTotpDevice.objects.filter(user=user).delete()
+
+    response = sign_in(client, code)
+    assert response.status_code == 200
+    assert "manage.py enrol_totp" in response.content.decode()

@@ -8,6 +8,13 @@ from onboarding.models.outbox import (
     OutboundEmail,
     OutboxStatus,
 )
+from onboarding.models.staff_devices import (
+    StaffBackupCode,
+    StaffBackupCodeDevice,
+    StaffTotpDevice,
+    backup_code_digest,
+    new_backup_code,
+)
 from onboarding.models.tenants import (
     ActorKind,
     AuditEvent,
@@ -42,10 +49,15 @@ __all__ = [
     "OutboundEmail",
     "OutboxStatus",
     "SecurityToken",
+    "StaffBackupCode",
+    "StaffBackupCodeDevice",
+    "StaffTotpDevice",
     "Tenant",
     "TenantStatus",
     "TokenState",
     "UploadInvitation",
+    "backup_code_digest",
+    "new_backup_code",
     "new_ownership_code",
     "validate_email_list",
 ]

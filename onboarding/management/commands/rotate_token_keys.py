@@ -11,14 +11,17 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from onboarding import secrets
-from onboarding.models import OutboundEmail, SecurityToken
+from onboarding.models import OutboundEmail, SecurityToken, StaffTotpDevice
 
 # Rows per transaction: small enough to keep locks short, large enough to be quick.
 CHUNK = 500
 
 
 class Command(BaseCommand):
-    help = "Re-encrypt stored tokens and unsent emails under the newest TOKEN_ENCRYPTION_KEYS key."
+    help = (
+        "Re-encrypt stored tokens, unsent emails and staff TOTP keys under the newest "
+        "TOKEN_ENCRYPTION_KEYS key."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument(
@@ -39,6 +42,9 @@ class Command(BaseCommand):
                 OutboundEmail.objects.exclude(message_ciphertext=""),
                 "message_ciphertext",
                 options,
+            ),
+            "TOTP keys": self._rotate(
+                StaffTotpDevice.objects.exclude(key_ciphertext=""), "key_ciphertext", options
             ),
         }
         elapsed = time.monotonic() - started
