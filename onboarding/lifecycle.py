@@ -1,5 +1,8 @@
 """The tenant state machine: every transition, its preconditions and its audit event.
 
+Creating tenants and saving calling domains live in `tenant_creation.py`; their names stay
+importable from here.
+
 A transition is a conditional UPDATE (`filter(pk=..., status=<from>).update(status=<to>)`), so when
 two workers or two staff members race, exactly one wins and the other is refused. Every function
 takes `now` so tests set the clock instead of waiting.
@@ -7,22 +10,19 @@ takes `now` so tests set the clock instead of waiting.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from onboarding import rules
 from onboarding.models import (
     ActorKind,
     AuditEvent,
     CallingDomain,
-    Gateway,
     Tenant,
     TenantStatus,
 )
@@ -32,7 +32,15 @@ from onboarding.prefixes import (  # noqa: F401 (public names kept importable fr
     shared_prefix_allocate,
     shared_prefixes_free,
 )
-from onboarding.rules import AccessScope, CallingDomainOption, RuleWarning
+from onboarding.tenant_creation import (  # noqa: F401 (public names kept importable from here)
+    CallingDomainSpec,
+    CreatedTenant,
+    UniqueConflict,
+    calling_domain_save,
+    tenant_create,
+    tenant_domains_validate,
+    tenant_save,
+)
 
 S = TenantStatus
 
@@ -76,32 +84,6 @@ class Actor:
         return cls(ActorKind.CUSTOMER, None, ip_address, "customer link")
 
 
-@dataclass
-class CallingDomainSpec:
-    option: str
-    domain: str = ""
-    meeting_id_length: str = ""
-    prefix: str = ""
-    sfb_additional_gateway: bool = False
-
-    def build(self, tenant: Tenant) -> CallingDomain:
-        return CallingDomain(
-            tenant=tenant,
-            option=self.option,
-            domain=self.domain,
-            meeting_id_length=self.meeting_id_length
-            or rules.default_meeting_id_length(self.option),
-            prefix=self.prefix,
-            sfb_additional_gateway=self.sfb_additional_gateway,
-        )
-
-
-@dataclass
-class CreatedTenant:
-    tenant: Tenant
-    warnings: list[RuleWarning] = field(default_factory=list)
-
-
 def audit_record(
     *,
     tenant: Tenant | None,
@@ -126,98 +108,7 @@ def audit_record(
     )
 
 
-# Creating tenants and calling domains ------------------------------------------------------------
-
-
-def tenant_create(
-    *,
-    name: str,
-    main_contact_email: str,
-    calling_domains: Sequence[CallingDomainSpec],
-    actor: Actor,
-    gateway: Gateway | None = None,
-    token_upload_contacts: Iterable[str] = (),
-    service_notification_contacts: Iterable[str] = (),
-    access_scope: str = AccessScope.WHOLE_ORGANISATION,
-    access_scope_units: Iterable[str] = (),
-    teams_interop_domains: Iterable[str] = (),
-    enable_when_dns_verified: bool = False,
-    now: datetime | None = None,
-) -> CreatedTenant:
-    """Create a tenant with its calling domains, validated by every rule, in one transaction."""
-    now = now or timezone.now()
-    tenant = Tenant(
-        name=name,
-        main_contact_email=main_contact_email,
-        gateway=gateway or Gateway.objects.get(is_default=True),
-        token_upload_contacts=list(token_upload_contacts),
-        service_notification_contacts=list(service_notification_contacts),
-        access_scope=access_scope,
-        access_scope_units=list(access_scope_units),
-        teams_interop_domains=list(teams_interop_domains),
-        enable_when_dns_verified=enable_when_dns_verified,
-        created_at=now,
-        status_changed_at=now,
-    )
-    tenant.full_clean()
-    if not calling_domains:
-        raise ValidationError("A tenant needs at least one calling domain.")
-    domains = [spec.build(tenant) for spec in calling_domains]
-    warnings = tenant_domains_validate(tenant, domains)
-
-    with transaction.atomic():
-        tenant.save()
-        audit_record(tenant=tenant, action="created", actor=actor, now=now, to_status=tenant.status)
-        for calling_domain in domains:
-            calling_domain.tenant = tenant
-            calling_domain_save(calling_domain, now=now)
-        tenant_domains_changed(tenant, actor=actor, now=now)
-    return CreatedTenant(tenant, warnings)
-
-
-def tenant_domains_validate(tenant: Tenant, domains: Sequence[CallingDomain]) -> list[RuleWarning]:
-    """Validate each calling domain, then the rules across them; return the warnings."""
-    warnings: list[RuleWarning] = []
-    for calling_domain in domains:
-        calling_domain.full_clean(exclude=["tenant"])
-        warnings.extend(calling_domain.rule_warnings)
-    names = [d.domain for d in domains]
-    rules.check_no_repeated_domains(names)
-    rules.check_teams_clash(calling_domains=names, teams_domains=tenant.teams_interop_domains)
-    return _unique(warnings)
-
-
-def _unique(warnings: Iterable[RuleWarning]) -> list[RuleWarning]:
-    return list(dict.fromkeys(warnings))
-
-
-def calling_domain_save(calling_domain: CallingDomain, *, now: datetime | None = None) -> None:
-    """Save a validated calling domain, allocating a shared-domain prefix when it needs one."""
-    if calling_domain.pk is None and now is not None:
-        calling_domain.created_at = now
-    if calling_domain.needs_dns:
-        _dns_wait_if_new(calling_domain, now or timezone.now())
-    needs_prefix = calling_domain.option == CallingDomainOption.SHARED and not calling_domain.prefix
-    if needs_prefix:
-        shared_prefix_allocate(calling_domain, now=now)
-    else:
-        calling_domain.save()
-
-
-def _dns_wait_if_new(calling_domain: CallingDomain, now: datetime) -> None:
-    """A new own domain (or one whose name changed) waits for DNS; its first check is due now."""
-    if calling_domain.pk is not None:
-        before = (
-            CallingDomain.objects.filter(pk=calling_domain.pk)
-            .values_list("option", "domain")
-            .first()
-        )
-        if before == (calling_domain.option, calling_domain.domain):
-            return
-    calling_domain.verified_at = None
-    calling_domain.next_check_at = calling_domain.dns_pending_since = now
-    calling_domain.dns_checks_unverified = calling_domain.dns_failures_in_a_row = 0
-    calling_domain.drift_flagged_at = calling_domain.not_verified_notified_at = None
+# Calling domains added ----------------------------------------------------------------------------
 
 
 def tenant_domains_changed(tenant: Tenant, *, actor: Actor, now: datetime | None = None) -> Tenant:

@@ -9,6 +9,11 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from onboarding.http import client_ip
 from onboarding.lifecycle import Actor
+from onboarding.tenant_creation import UniqueConflict
+
+# How often a save is validated again after another staff member took its tenant name or calling
+# domain in between: once shows the clash; more only if yet another save wins each time.
+SAVE_ATTEMPTS = 3
 
 
 def staff_actor(request: HttpRequest) -> Actor:
@@ -44,6 +49,30 @@ class ActionPermissionMixin:
                 )
                 return HttpResponseRedirect(request.get_full_path())
         return super().changelist_view(request, extra_context)
+
+
+class RevalidateOnUniqueConflictMixin:
+    """Validation runs before the insert, so another staff member may save the same tenant name
+    or calling domain in between and the database refuses ours (`UniqueConflict`). The whole
+    save is then rolled back with the view's transaction, and validating again shows the clash
+    as the usual form error (HTTP 200) instead of a server error."""
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        for _attempt in range(SAVE_ATTEMPTS):
+            try:
+                return super().changeform_view(  # type: ignore[misc]
+                    request, object_id, form_url, extra_context
+                )
+            except UniqueConflict as conflict:
+                lost_race = conflict
+        messages.error(request, f"{' '.join(lost_race.messages)} Nothing was saved.")
+        return HttpResponseRedirect(request.get_full_path())
 
 
 def user_may(request: HttpRequest, codename: str) -> bool:

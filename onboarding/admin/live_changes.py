@@ -18,6 +18,7 @@ from onboarding.admin.common import staff_actor
 from onboarding.lifecycle import CallingDomainSpec, TransitionRefused
 from onboarding.models import CallingDomain, Tenant, TenantStatus
 from onboarding.rules import CallingDomainOption, MeetingIdLength
+from onboarding.tenant_creation import UniqueConflict
 
 PERMISSION_LIVE = "onboarding.change_live_settings"
 PERMISSION_MOVE = "onboarding.move_calling_domain"
@@ -120,6 +121,8 @@ class LiveTenantAdminMixin:
                 self._move_start(request, tenant, spec)
         except TransitionRefused as refusal:
             self.message_user(request, refusal.message, messages.ERROR)  # type: ignore[attr-defined]
+        except UniqueConflict:
+            raise  # the whole save is rolled back and validated again (admin/common.py)
         except ValidationError as invalid:
             self.message_user(request, " ".join(invalid.messages), messages.ERROR)  # type: ignore[attr-defined]
 

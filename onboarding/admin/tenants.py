@@ -18,7 +18,12 @@ from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from onboarding import lifecycle, rules
-from onboarding.admin.common import ActionPermissionMixin, staff_actor, user_may
+from onboarding.admin.common import (
+    ActionPermissionMixin,
+    RevalidateOnUniqueConflictMixin,
+    staff_actor,
+    user_may,
+)
 from onboarding.admin.dashboard import DashboardAdminMixin
 from onboarding.admin.dns import check_dns_now, dns_attention, dns_table
 from onboarding.admin.inlines import CallingDomainInline, OutboundEmailInline
@@ -34,6 +39,7 @@ from onboarding.models import (
     Tenant,
 )
 from onboarding.rules import CallingDomainOption
+from onboarding.tenant_creation import tenant_save
 
 # Tenants ----------------------------------------------------------------------------------------
 
@@ -106,6 +112,7 @@ def tenants_with_deprecated_setting() -> QuerySet:
 @admin.register(Tenant)
 class TenantAdmin(
     ActionPermissionMixin,
+    RevalidateOnUniqueConflictMixin,
     LiveTenantAdminMixin,
     DashboardAdminMixin,
     TimelineAdminMixin,
@@ -282,7 +289,7 @@ class TenantAdmin(
             # saved by changes.tenant_settings_change in save_related, with the domains
             self.live_edit_collect_tenant(request, form)
             return
-        obj.save()
+        tenant_save(obj)
         if change:
             if form.changed_data:
                 lifecycle.audit_record(

@@ -1,7 +1,9 @@
 """The onboarding models, one module per responsibility; import them from here."""
 
+from onboarding.models.audit import ActorKind, AuditEvent
 from onboarding.models.dns import DnsCheck, DnsVerdict, DomainVerdict
 from onboarding.models.gateway_api import GatewayApiKey, GatewayApiKeyQuerySet, GatewayFetch
+from onboarding.models.gateways import Gateway
 from onboarding.models.outbox import (
     EmailKind,
     Heartbeat,
@@ -16,11 +18,8 @@ from onboarding.models.staff_devices import (
     new_backup_code,
 )
 from onboarding.models.tenants import (
-    ActorKind,
-    AuditEvent,
     CallingDomain,
     CallingDomainQuerySet,
-    Gateway,
     Tenant,
     TenantStatus,
     new_ownership_code,

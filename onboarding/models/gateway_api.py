@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from onboarding.models.tenants import Gateway
+from onboarding.models.gateways import Gateway
 
 
 class GatewayApiKeyQuerySet(models.QuerySet):

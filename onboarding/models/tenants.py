@@ -1,10 +1,12 @@
-"""Tenants, their calling domains, gateways and the audit trail."""
+"""Tenants and their calling domains.
+
+Gateways and the audit trail have their own modules; their names stay importable from here.
+"""
 
 from __future__ import annotations
 
 import secrets
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.db import models
@@ -14,6 +16,10 @@ from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from onboarding import rules
+from onboarding.models.audit import ActorKind as ActorKind
+from onboarding.models.audit import AuditEvent as AuditEvent
+from onboarding.models.gateways import Gateway
+from onboarding.models.unique_names import UniqueNameCheckedInClean
 from onboarding.rules import AccessScope, CallingDomainOption, MeetingIdLength
 
 
@@ -33,57 +39,6 @@ def new_ownership_code() -> str:
     return secrets.token_hex(16)
 
 
-class Gateway(models.Model):
-    """A provider service point; staff keep these. Customers type its address into Google Admin."""
-
-    name = models.CharField(max_length=100, unique=True)
-    ip_address = models.GenericIPAddressField(
-        "IPv4 address", protocol="IPv4", help_text="What the customer enters as the gateway IP."
-    )
-    hostname = models.CharField(
-        max_length=253, help_text="What the customer enters as the gateway hostname."
-    )
-    sip_host = models.CharField(
-        "SIP/H.323 host",
-        max_length=253,
-        blank=True,
-        help_text="Where own domains' SRV records must point. Blank means the hostname.",
-    )
-    is_default = models.BooleanField(default=False, editable=False)
-    created_at = models.DateTimeField(default=timezone.now, editable=False)
-
-    # who changed what and when (django-simple-history; nothing here is secret)
-    history = HistoricalRecords()
-
-    class Meta:
-        ordering = ["name"]
-        constraints = [
-            models.UniqueConstraint(
-                fields=["is_default"], condition=Q(is_default=True), name="one_default_gateway"
-            )
-        ]
-
-    def __str__(self) -> str:
-        return self.name
-
-    def clean(self) -> None:
-        errors = {}
-        for field in ("hostname", "sip_host"):
-            value = getattr(self, field)
-            if field == "sip_host" and not value:
-                continue
-            try:
-                setattr(self, field, rules.normalize_domain_name(value))
-            except ValidationError as exc:
-                errors[field] = exc.messages
-        if errors:
-            raise ValidationError(errors)
-
-    @property
-    def effective_sip_host(self) -> str:
-        return self.sip_host or self.hostname
-
-
 class TenantStatus(models.TextChoices):
     DRAFT = "draft", "Draft"
     DNS_PENDING = "dns_pending", "DNS pending"
@@ -93,8 +48,10 @@ class TenantStatus(models.TextChoices):
     OFFBOARDED = "offboarded", "Offboarded"
 
 
-class Tenant(models.Model):
+class Tenant(UniqueNameCheckedInClean, models.Model):
     """One customer's Google Workspace account; the security token is tenant-wide."""
+
+    unique_name_field = "name"
 
     name = models.CharField(max_length=200)
     status = models.CharField(
@@ -179,6 +136,19 @@ class Tenant(models.Model):
         self.name = (self.name or "").strip()
         # Checked here too (not only by the constraint) because the constraint's condition reads
         # `status`, which no form edits, so form validation would skip it.
+        clash = self.name_clash_message()
+        if clash:
+            raise ValidationError({"name": clash})
+        try:
+            self.teams_interop_domains = rules.validate_teams_domains(self.teams_interop_domains)
+        except ValidationError as exc:
+            raise ValidationError({"teams_interop_domains": exc.messages}) from exc
+        rules.validate_access_scope(scope=self.access_scope, units=self.access_scope_units)
+
+    def name_clash_message(self) -> str | None:
+        """Why this name cannot be saved: another tenant (not offboarded) already has it."""
+        if not self.name:
+            return None
         # compared as the constraint compares (SQL LOWER), so the two never disagree
         namesakes = (
             Tenant.objects.exclude(status=TenantStatus.OFFBOARDED)
@@ -187,15 +157,10 @@ class Tenant(models.Model):
         )
         if self.pk:
             namesakes = namesakes.exclude(pk=self.pk)
-        if self.name and namesakes.exists():
-            raise ValidationError(
-                {"name": f"A tenant named {namesakes.first()} already exists. Choose another name."}
-            )
-        try:
-            self.teams_interop_domains = rules.validate_teams_domains(self.teams_interop_domains)
-        except ValidationError as exc:
-            raise ValidationError({"teams_interop_domains": exc.messages}) from exc
-        rules.validate_access_scope(scope=self.access_scope, units=self.access_scope_units)
+        namesake = namesakes.first()
+        if namesake is None:
+            return None
+        return f"A tenant named {namesake} already exists. Choose another name."
 
     @property
     def token_upload_recipients(self) -> list[str]:
@@ -231,8 +196,10 @@ class CallingDomainQuerySet(models.QuerySet):
         return self.in_use().filter(replaces__isnull=False, switched_at__isnull=True)
 
 
-class CallingDomain(models.Model):
+class CallingDomain(UniqueNameCheckedInClean, models.Model):
     """A domain in the dial-in address Google prints in invites; each carries its own settings."""
+
+    unique_name_field = "domain"
 
     tenant = models.ForeignKey(Tenant, on_delete=models.PROTECT, related_name="calling_domains")
     option = models.CharField(max_length=10, choices=CallingDomainOption.choices)
@@ -366,12 +333,9 @@ class CallingDomain(models.Model):
         if not errors and self.pk and self.tenant_id:
             errors.update(self._live_edit_errors())
         if "domain" not in errors and self.domain:
-            owner = self.current_owner_of_domain()
-            if owner is not None:
-                errors["domain"] = [
-                    f"{self.domain} is already a calling domain of tenant {owner}. "
-                    "A calling domain belongs to one tenant."
-                ]
+            clash = self.domain_clash_message()
+            if clash:
+                errors["domain"] = [clash]
         if errors:
             raise ValidationError(errors)
 
@@ -393,6 +357,16 @@ class CallingDomain(models.Model):
         except ValidationError as exc:
             return dict(exc.message_dict)
         return {}
+
+    def domain_clash_message(self) -> str | None:
+        """Why this domain cannot be saved: another tenant uses it."""
+        owner = self.current_owner_of_domain()
+        if owner is None:
+            return None
+        return (
+            f"{self.domain} is already a calling domain of tenant {owner}. "
+            "A calling domain belongs to one tenant."
+        )
 
     def current_owner_of_domain(self) -> Tenant | None:
         """Another tenant that uses this (non-shared) calling domain, if any."""
@@ -422,34 +396,3 @@ class CallingDomain(models.Model):
     @property
     def is_awaiting_switch(self) -> bool:
         return bool(self.replaces_id) and self.switched_at is None
-
-
-class ActorKind(models.TextChoices):
-    STAFF = "staff", "Staff"
-    CUSTOMER = "customer", "Customer link"
-    SYSTEM = "system", "System"
-
-
-class AuditEvent(models.Model):
-    """Who did what to a tenant, when and from where. Never edited, never deleted."""
-
-    tenant = models.ForeignKey(
-        Tenant, on_delete=models.PROTECT, related_name="audit_events", null=True, blank=True
-    )
-    action = models.CharField(max_length=50)
-    from_status = models.CharField(max_length=20, blank=True)
-    to_status = models.CharField(max_length=20, blank=True)
-    actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)
-    actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
-    )
-    actor_label = models.CharField(max_length=150, blank=True)
-    ip_address = models.GenericIPAddressField(null=True, blank=True)
-    detail = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    class Meta:
-        ordering = ["-created_at", "-id"]
-
-    def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} by {self.actor_label}"
