@@ -3,69 +3,85 @@
 The beat sweeper runs every minute. It claims due domains with SELECT ... FOR UPDATE SKIP LOCKED
 and moves their `next_check_at` forward in the same transaction, so two sweepers (or a slow
 sweep and the next) never check a domain twice. Lookups run in a bounded thread pool; only the
-calling thread touches the database, writing verdicts in batches. The rare consequences
-(verified, drift, still unverified after 7 days) go through lifecycle.py and the outbox.
+calling thread touches the database, writing verdicts in batches. The schedule's rules live in
+dns_schedule.py; the rare consequences (verified, drift, still unverified after 7 days) in
+dns_notices.py, through lifecycle.py and the outbox.
+
+The lookups are CPU-bound in Python (the GIL), so every CPU second this thread spends is one the
+lookups wait for: a batch is written with a handful of statements whose parameters are arrays
+or one JSON document, never one placeholder per value.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from onboarding import dns, lifecycle, rules
-from onboarding.mail import email_queue
-from onboarding.models import (
-    ActorKind,
-    AuditEvent,
-    CallingDomain,
-    DnsCheck,
-    DnsVerdict,
-    DomainVerdict,
-    EmailKind,
-    Tenant,
-    TenantStatus,
+from onboarding import dns, dns_notices
+from onboarding.batch_sql import AnyOf, bulk_insert
+from onboarding.dns_schedule import (
+    BACKOFF,
+    DRIFT_AFTER_FAILURES,
+    NOT_VERIFIED_WARNING_AFTER,
+    RECHECK_AFTER_TROUBLE,
+    RECHECK_VERIFIED,
+    STATE_FIELDS,
+    DomainState,
+    Outcome,
+    dns_outcome,
 )
+from onboarding.dns_status import DnsStatusRow, dns_status_table
+from onboarding.models import CallingDomain, DnsCheck, DomainVerdict, TenantStatus
 from onboarding.rules import CallingDomainOption
+
+# Callers import these from here, where they lived before the module was split.
+__all__ = [
+    "BACKOFF",
+    "CLAIM_LEASE",
+    "DRIFT_AFTER_FAILURES",
+    "NOT_VERIFIED_WARNING_AFTER",
+    "RECHECK_AFTER_TROUBLE",
+    "RECHECK_VERIFIED",
+    "DnsStatusRow",
+    "Outcome",
+    "SweepResult",
+    "calling_domains_check_now",
+    "dns_outcome",
+    "dns_status_table",
+    "dns_sweep",
+]
 
 logger = logging.getLogger(__name__)
 
-# Waits between checks of an unverified domain, then hourly: quick at first, because the customer
-# is probably publishing the records right now, then patient, because they may take days.
-BACKOFF = tuple(timedelta(minutes=m) for m in (1, 2, 5, 15, 30, 60))
-# A verified domain is checked again daily, to notice records that disappear or change.
-RECHECK_VERIFIED = timedelta(days=1)
-# After a failure or no answer for a verified domain, look again within the hour: staff hear of
-# real drift the same day, and one bad answer (a change in progress) alone does not alarm them.
-RECHECK_AFTER_TROUBLE = timedelta(hours=1)
-# Definitive failures in a row (missing or mismatch; unknown never counts) that mean drift.
-DRIFT_AFTER_FAILURES = 2
-# Staff are told when an own domain is still unverified after this long (domain.md).
-NOT_VERIFIED_WARNING_AFTER = timedelta(days=7)
 # A claim moves `next_check_at` this far ahead, well past the longest sweep: if the worker dies
 # mid-sweep, its domains are checked again after this instead of being lost.
 CLAIM_LEASE = timedelta(minutes=15)
 # A sweep stops claiming after this many seconds and the next one (a minute later) takes the
 # rest, so a sweep ends inside the task's soft time limit even when every lookup times out.
 SWEEP_CLAIM_SECONDS = 45
+# Claimed domains not yet written, in pools' worth: the pool's own plus as many waiting, so
+# lookups go on while this thread writes, and no more, so that a sweep that stops claiming
+# ends inside the soft time limit even when every lookup runs to its lifetime.
+CLAIMED_POOLS = 2
+# Claim again once this share of the claimed work is done: claims of half a pool or more, so
+# the pool never runs dry during a write and a claim's statements serve many domains.
+REFILL_SHARE = 0.25
 # Verdicts are written this many domains at a time, one transaction per batch: big enough to
 # be cheap per row, small enough that the last batch (written after the lookups end) is quick.
 WRITE_BATCH = 200
 # Seconds the writing thread waits after a result before collecting the rest: it then wakes
 # tens of times a second instead of once per domain, leaving the CPU to the lookups.
 COLLECT_PAUSE = 0.02
-
-SYSTEM = lifecycle.Actor.system("DNS check")
 
 
 @dataclass(frozen=True)
@@ -135,7 +151,10 @@ def _claim(*, now: datetime, limit: int, only: Sequence[int] | None = None) -> l
             )
         else:
             domains = (
-                _checkable().select_for_update(of=("self",)).filter(pk__in=only).order_by("pk")
+                _checkable()
+                .select_for_update(of=("self",))
+                .filter(AnyOf("pk", only))
+                .order_by("pk")
             )
         rows = domains.values_list(
             "pk",
@@ -145,9 +164,10 @@ def _claim(*, now: datetime, limit: int, only: Sequence[int] | None = None) -> l
             "tenant__gateway__hostname",
         )[:limit]
         targets = [_Target(pk, domain, code, sip or host) for pk, domain, code, sip, host in rows]
-        CallingDomain.objects.filter(pk__in=[t.pk for t in targets]).update(
-            next_check_at=now + CLAIM_LEASE
-        )
+        if targets:
+            CallingDomain.objects.filter(AnyOf("pk", [t.pk for t in targets])).update(
+                next_check_at=now + CLAIM_LEASE
+            )
     return targets
 
 
@@ -160,44 +180,88 @@ def _run(
 ) -> SweepResult:
     """Keep the pool fed from `claim`, collect finished checks, write them in batches."""
     result = SweepResult()
-    nameservers = dns.configured_nameservers()
-    finished: queue.SimpleQueue[tuple[_Target, dns.DomainCheck]] = queue.SimpleQueue()
+    pool = _CheckPool(concurrency, dns.configured_nameservers())
     batch: list[tuple[_Target, dns.DomainCheck]] = []
-    outstanding = 0
+    most = CLAIMED_POOLS * concurrency
+    refill_at = most - max(1, int(most * REFILL_SHARE))
     claiming = True
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="dns-check") as pool:
-        while True:
-            if claiming and outstanding < concurrency:
-                # claim a second pool's worth, so lookups go on while this thread writes
-                claimed = claim(2 * concurrency - outstanding)
-                claiming = bool(claimed)
-                for target in claimed:
-                    pool.submit(_check, target, nameservers, finished)
-                outstanding += len(claimed)
-            if not outstanding:
-                break
-            batch.append(finished.get())
-            outstanding -= 1
+
+    def refill() -> None:
+        nonlocal claiming
+        if claiming and pool.outstanding <= refill_at:
+            claimed = claim(most - pool.outstanding)
+            claiming = bool(claimed)
+            pool.submit(claimed)
+
+    try:
+        refill()
+        while pool.outstanding:
+            batch.append(pool.next_finished())
             time.sleep(COLLECT_PAUSE)  # let a few more finish: one wake-up for many results
-            while not finished.empty():
-                batch.append(finished.get())
-                outstanding -= 1
+            batch.extend(pool.finished_so_far())
+            refill()  # before writing, so the lookups go on meanwhile
             if len(batch) >= WRITE_BATCH:
                 _write(batch, now=now, result=result, collect=collect)
                 batch = []
+    finally:
+        pool.close()
     if batch:
         _write(batch, now=now, result=result, collect=collect)
     return result
 
 
-def _check(
-    target: _Target, nameservers: dns.Nameservers | None, finished: queue.SimpleQueue
-) -> None:
-    # No records and so an unknown verdict, unless the check completes; and always a result,
-    # or the writing thread would wait for it forever.
-    check = dns.DomainCheck(target.domain, ())
+class _CheckPool:
+    """At most `size` threads checking claimed domains; results come back in a queue.
+
+    A plain queue and threads rather than an executor: no future, lock or notification per
+    domain, which the lookups would pay for in GIL time.
+    """
+
+    def __init__(self, size: int, nameservers: dns.Nameservers | None) -> None:
+        self.size = size
+        self.nameservers = nameservers
+        self.todo: queue.SimpleQueue[_Target | None] = queue.SimpleQueue()
+        self.finished: queue.SimpleQueue[tuple[_Target, dns.DomainCheck]] = queue.SimpleQueue()
+        self.threads: list[threading.Thread] = []
+        self.outstanding = 0  # submitted, not yet taken back as finished
+
+    def submit(self, targets: list[_Target]) -> None:
+        for target in targets:
+            self.todo.put(target)
+        self.outstanding += len(targets)
+        while len(self.threads) < min(self.size, self.outstanding):
+            thread = threading.Thread(
+                target=self._work, name=f"dns-check-{len(self.threads)}", daemon=True
+            )
+            thread.start()
+            self.threads.append(thread)
+
+    def next_finished(self) -> tuple[_Target, dns.DomainCheck]:
+        self.outstanding -= 1
+        return self.finished.get()
+
+    def finished_so_far(self) -> list[tuple[_Target, dns.DomainCheck]]:
+        done = []
+        while not self.finished.empty():
+            done.append(self.finished.get())
+        self.outstanding -= len(done)
+        return done
+
+    def close(self) -> None:
+        """Stop the threads once they have checked what was submitted."""
+        for _thread in self.threads:
+            self.todo.put(None)
+        for thread in self.threads:
+            thread.join()
+
+    def _work(self) -> None:
+        while (target := self.todo.get()) is not None:
+            self.finished.put((target, _check(target, self.nameservers)))
+
+
+def _check(target: _Target, nameservers: dns.Nameservers | None) -> dns.DomainCheck:
     try:
-        check = dns.domain_check(
+        return dns.domain_check(
             domain=target.domain,
             sip_host=target.sip_host,
             ownership_code=target.ownership_code,
@@ -205,68 +269,11 @@ def _check(
         )
     except Exception:  # a bug must not stop the sweep: log it, the domain stays unknown
         logger.exception("checking the DNS of %s failed", target.domain)
-    finally:
-        finished.put((target, check))
+        # no records and so an unknown verdict: the writing thread waits for every result
+        return dns.DomainCheck(target.domain, ())
 
 
 # Writing verdicts -------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _State:
-    """A claimed domain's scheduling fields, read under lock when its verdict is written."""
-
-    pk: int
-    tenant_id: int
-    domain: str
-    verified_at: datetime | None
-    dns_pending_since: datetime | None
-    dns_checks_unverified: int
-    dns_failures_in_a_row: int
-    drift_flagged_at: datetime | None
-    not_verified_notified_at: datetime | None
-
-
-_STATE_FIELDS = [name for name in _State.__dataclass_fields__ if name != "pk"]
-
-
-@dataclass(frozen=True)
-class Outcome:
-    next_check_at: datetime
-    dns_checks_unverified: int
-    dns_failures_in_a_row: int
-    verified: bool = False
-    flag_drift: bool = False
-    clear_drift: bool = False
-    tell_not_verified: bool = False
-
-
-def dns_outcome(state: _State, verdict: str, now: datetime) -> Outcome:
-    """The schedule and consequences of one domain's verdict (the rules of domain.md)."""
-    if state.verified_at is None:
-        if verdict == DomainVerdict.OK:
-            return Outcome(now + RECHECK_VERIFIED, 0, 0, verified=True)
-        step = BACKOFF[min(state.dns_checks_unverified, len(BACKOFF) - 1)]
-        overdue = (
-            state.dns_pending_since is not None
-            and now - state.dns_pending_since >= NOT_VERIFIED_WARNING_AFTER
-        )
-        return Outcome(
-            now + step,
-            state.dns_checks_unverified + 1,
-            0,
-            tell_not_verified=overdue and state.not_verified_notified_at is None,
-        )
-    if verdict == DomainVerdict.OK:
-        return Outcome(now + RECHECK_VERIFIED, 0, 0, clear_drift=bool(state.drift_flagged_at))
-    # Verified stays verified: unknown changes nothing, a failure counts towards drift.
-    failures = state.dns_failures_in_a_row + (verdict == DomainVerdict.CUSTOMER_MUST_ACT)
-    return Outcome(
-        now + RECHECK_AFTER_TROUBLE,
-        0,
-        failures,
-        flag_drift=failures >= DRIFT_AFTER_FAILURES and state.drift_flagged_at is None,
-    )
 
 
 def _write(
@@ -280,12 +287,12 @@ def _write(
         # Lock the rows and read their state now: staff may have renamed or retired a domain
         # while it was being checked, and then this verdict is about a name it no longer has.
         states = {
-            row[0]: _State(*row)
+            row[0]: DomainState(*row)
             for row in CallingDomain.objects.select_for_update()
-            .filter(pk__in=[target.pk for target, _check in batch], option=CallingDomainOption.OWN)
-            .filter(retired_at__isnull=True)
+            .filter(AnyOf("pk", [target.pk for target, _check in batch]))
+            .filter(option=CallingDomainOption.OWN, retired_at__isnull=True)
             .order_by("pk")
-            .values_list("pk", *_STATE_FIELDS)
+            .values_list("pk", *STATE_FIELDS)
         }
         current = [
             (states[t.pk], check)
@@ -297,14 +304,16 @@ def _write(
         ]
         _record_verdicts(current, now)
         _record_schedules(outcomes, now)
-        _record_verified([state for state, _c, outcome in outcomes if outcome.verified], now)
+        dns_notices.domains_verified_record(
+            [state for state, _c, outcome in outcomes if outcome.verified], now
+        )
         for state, check, outcome in outcomes:
             if outcome.flag_drift:
-                _drift_flag(state, check, now)
+                dns_notices.drift_flag(state, check, now)
             elif outcome.clear_drift:
-                _drift_clear(state, now)
+                dns_notices.drift_clear(state, now)
             if outcome.tell_not_verified:
-                _not_verified_notify(state, check, now)
+                dns_notices.not_verified_notify(state, check, now)
     for state, check, outcome in outcomes:
         result.checked += 1
         result.verified += outcome.verified
@@ -315,7 +324,7 @@ def _write(
             collect[state.pk] = check
 
 
-def _record_verdicts(current: list[tuple[_State, dns.DomainCheck]], now: datetime) -> None:
+def _record_verdicts(current: list[tuple[DomainState, dns.DomainCheck]], now: datetime) -> None:
     """One row per domain and expected record, upserted; rows of records no longer expected
     (the settings, the gateway or the domain changed) go."""
     rows = [
@@ -325,7 +334,7 @@ def _record_verdicts(current: list[tuple[_State, dns.DomainCheck]], now: datetim
             "record_type": record.expected.rdtype,
             "expected_value": record.expected.value[:300],
             "verdict": record.verdict,
-            "found": list(record.found),
+            "found": record.found,
             "detail": record.detail[:500],
         }
         for state, check in current
@@ -338,83 +347,13 @@ def _record_verdicts(current: list[tuple[_State, dns.DomainCheck]], now: datetim
         unique_fields=["calling_domain_id", "record_name", "record_type"],
         update_fields=["expected_value", "verdict", "found", "detail", "checked_at"],
     )
-    DnsCheck.objects.filter(
-        calling_domain_id__in=[state.pk for state, check in current if check.records],
-        checked_at__lt=now,
-    ).delete()
-
-
-def bulk_insert(
-    model: type[models.Model],
-    rows: list[dict[str, Any]],
-    *,
-    same: dict[str, Any] | None = None,
-    unique_fields: Sequence[str] = (),
-    update_fields: Sequence[str] = (),
-) -> None:
-    """Insert rows (dicts keyed by field attname) with the values in `same` in every row,
-    updating on a unique clash when asked.
-
-    On PostgreSQL one statement takes all rows as a single JSON parameter: a sweep writes
-    thousands of values, and quoting each on the client (as bulk_create does) costs more CPU
-    than the lookups themselves. Elsewhere (SQLite on a first run) bulk_create does the same.
-    """
-    if not rows:
-        return
-    insert = _insert_postgresql if connection.vendor == "postgresql" else _insert_orm
-    insert(model, rows, same or {}, unique_fields, update_fields)
-
-
-def _insert_orm(
-    model: type[models.Model],
-    rows: list[dict[str, Any]],
-    same: dict[str, Any],
-    unique_fields: Sequence[str],
-    update_fields: Sequence[str],
-) -> None:
-    model.objects.bulk_create(
-        [model(**row, **same) for row in rows],
-        update_conflicts=bool(unique_fields),
-        unique_fields=[model._meta.get_field(name).name for name in unique_fields] or None,
-        update_fields=list(update_fields) or None,
-    )
-
-
-def _insert_postgresql(
-    model: type[models.Model],
-    rows: list[dict[str, Any]],
-    same: dict[str, Any],
-    unique_fields: Sequence[str],
-    update_fields: Sequence[str],
-) -> None:
-    quote = connection.ops.quote_name
-    fields = [model._meta.get_field(name) for name in rows[0]]
-    varying = ", ".join(quote(field.column) for field in fields)
-    columns = ", ".join([varying, *(quote(model._meta.get_field(name).column) for name in same)])
-    values = ", ".join([varying, *("%s" for _name in same)])
-    types = ", ".join(f"{quote(field.column)} {field.db_type(connection)}" for field in fields)
-    sql = (
-        f"INSERT INTO {quote(model._meta.db_table)} ({columns}) "  # noqa: S608 (names from the model)
-        f"SELECT {values} FROM jsonb_to_recordset(%s::jsonb) AS r({types})"
-    )
-    if unique_fields:
-        column = {name: quote(model._meta.get_field(name).column) for name in update_fields}
-        unique = ", ".join(quote(model._meta.get_field(name).column) for name in unique_fields)
-        updates = ", ".join(f"{column[name]} = EXCLUDED.{column[name]}" for name in update_fields)
-        sql += f" ON CONFLICT ({unique}) DO UPDATE SET {updates}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*same.values(), json.dumps(rows, default=_json_value)])
-
-
-def _json_value(value: object) -> str:
-    # isoformat keeps the microseconds (DjangoJSONEncoder cuts them to milliseconds).
-    if isinstance(value, datetime):
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+    checked = [state.pk for state, check in current if check.records]
+    if checked:
+        DnsCheck.objects.filter(AnyOf("calling_domain_id", checked), checked_at__lt=now).delete()
 
 
 def _record_schedules(
-    outcomes: list[tuple[_State, dns.DomainCheck, Outcome]], now: datetime
+    outcomes: list[tuple[DomainState, dns.DomainCheck, Outcome]], now: datetime
 ) -> None:
     """One UPDATE per distinct schedule: a sweep shares one `now`, so a batch has a handful of
     them (verified; each backoff step), and this is far cheaper than a per-row CASE."""
@@ -435,172 +374,4 @@ def _record_schedules(
         }
         if verified:
             changes.update(verified_at=now, drift_flagged_at=None)
-        CallingDomain.objects.filter(pk__in=pks).update(**changes)
-
-
-def _record_verified(states: list[_State], now: datetime) -> None:
-    """Audit each newly verified domain; enable the tenants that chose it."""
-    if not states:
-        return
-    bulk_insert(
-        AuditEvent,
-        [{"tenant_id": state.tenant_id, "detail": {"domain": state.domain}} for state in states],
-        same={
-            "action": "dns_verified",
-            "from_status": "",
-            "to_status": "",
-            "actor_kind": ActorKind.SYSTEM,
-            "actor_label": SYSTEM.label,
-            "created_at": now,
-        },
-    )
-    # An active tenant whose confirmation waited for this domain gets it now.
-    _confirm_waiting({s.tenant_id for s in states}, now)
-    # Only tenants that wait to be enabled automatically move on; one query finds them.
-    for tenant in Tenant.objects.filter(
-        pk__in={s.tenant_id for s in states},
-        status=TenantStatus.DNS_PENDING,
-        enable_when_dns_verified=True,
-    ):
-        try:
-            lifecycle.tenant_dns_verified(tenant=tenant, actor=SYSTEM, now=now)
-        except lifecycle.TransitionRefused as refusal:
-            logger.warning("%s was not enabled after DNS verified: %s", tenant, refusal.message)
-
-
-def _drift_flag(state: _State, check: dns.DomainCheck, now: datetime) -> None:
-    CallingDomain.objects.filter(pk=state.pk).update(drift_flagged_at=now)
-    calling_domain = CallingDomain.objects.select_related("tenant").get(pk=state.pk)
-    lifecycle.audit_record(
-        tenant=calling_domain.tenant,
-        action="dns_drift",
-        actor=SYSTEM,
-        now=now,
-        detail={"domain": state.domain},
-    )
-    _staff_email(
-        kind=EmailKind.DNS_DRIFT,
-        idempotency_key=f"dns_drift:{state.pk}:{now:%Y%m%dT%H%M%S}",
-        calling_domain=calling_domain,
-        check=check,
-        now=now,
-    )
-
-
-def _confirm_waiting(tenant_ids: set[int], now: datetime) -> None:
-    from onboarding import tokens
-
-    for tenant in Tenant.objects.filter(pk__in=tenant_ids, status=TenantStatus.ACTIVE):
-        tokens.confirmation_queue_if_ready(tenant, now=now)
-
-
-def _drift_clear(state: _State, now: datetime) -> None:
-    CallingDomain.objects.filter(pk=state.pk).update(drift_flagged_at=None)
-    _confirm_waiting({state.tenant_id}, now)
-    lifecycle.audit_record(
-        tenant=Tenant(pk=state.tenant_id),
-        action="dns_drift_cleared",
-        actor=SYSTEM,
-        now=now,
-        detail={"domain": state.domain},
-    )
-
-
-def _not_verified_notify(state: _State, check: dns.DomainCheck, now: datetime) -> None:
-    CallingDomain.objects.filter(pk=state.pk).update(not_verified_notified_at=now)
-    calling_domain = CallingDomain.objects.select_related("tenant").get(pk=state.pk)
-    since = state.dns_pending_since or now
-    _staff_email(
-        kind=EmailKind.DNS_NOT_VERIFIED,
-        idempotency_key=f"dns_not_verified:{state.pk}:{since:%Y%m%dT%H%M%S}",
-        calling_domain=calling_domain,
-        check=check,
-        now=now,
-        days=(now - since).days,
-    )
-
-
-def _staff_email(
-    *,
-    kind: str,
-    idempotency_key: str,
-    calling_domain: CallingDomain,
-    check: dns.DomainCheck,
-    now: datetime,
-    **extra: Any,
-) -> None:
-    if not settings.STAFF_NOTIFICATION_EMAILS:
-        logger.error("STAFF_NOTIFICATION_EMAILS is empty: nobody is told (%s)", idempotency_key)
-        return
-    tenant = calling_domain.tenant
-    email_queue(
-        kind=kind,
-        idempotency_key=idempotency_key,
-        recipients=settings.STAFF_NOTIFICATION_EMAILS,
-        tenant=tenant,
-        now=now,
-        context={
-            "tenant": tenant,
-            "tenant_status": lifecycle.status_label(tenant),
-            "domain": rules.display_domain(calling_domain.domain),
-            "checked_at": now,
-            "records": [
-                {
-                    "name": r.expected.name,
-                    "type": r.expected.rdtype,
-                    "expected": r.expected.value,
-                    "verdict": DnsVerdict(r.verdict).label,
-                    "found": r.found_display,
-                }
-                for r in check.records
-            ],
-            "admin_url": f"{settings.PORTAL_BASE_URL}/admin/onboarding/tenant/{tenant.pk}/change/",
-            **extra,
-        },
-    )
-
-
-# The table people read ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DnsStatusRow:
-    name: str
-    rdtype: str
-    expected: str
-    zone_line: str
-    verdict: str  # a DnsVerdict value, or "" before the first check
-    verdict_label: str
-    found: str
-    checked_at: datetime | None
-    hint: str  # what the customer should do, in plain words
-
-
-def dns_status_table(calling_domain: CallingDomain) -> list[DnsStatusRow]:
-    """Per expected record: the latest verdict, what was found, and a fix hint in plain words
-    ("add this record", "this record points to X; it must point to Y"). For the admin and the
-    customer's DNS status page."""
-    checks = {(c.record_name, c.record_type): c for c in calling_domain.dns_checks.all()}
-    rows = []
-    for record in dns.calling_domain_expected_records(calling_domain):
-        check = checks.get((record.name, record.rdtype))
-        if check is not None and check.expected_value != record.value:
-            check = None  # checked against an older expectation (the gateway changed since)
-        rows.append(
-            DnsStatusRow(
-                name=record.name,
-                rdtype=record.rdtype,
-                expected=record.value,
-                zone_line=record.zone_line,
-                verdict=check.verdict if check else "",
-                verdict_label=DnsVerdict(check.verdict).label if check else "not checked yet",
-                found=check.found_display if check else "",
-                checked_at=check.checked_at if check else None,
-                hint=dns.fix_hint(
-                    record,
-                    check.verdict if check else DnsVerdict.MISSING,
-                    check.found if check else (),
-                ),
-            )
-        )
-    return rows
+        CallingDomain.objects.filter(AnyOf("pk", pks)).update(**changes)

@@ -168,29 +168,6 @@ def test_a_check_that_fails_inside_leaves_the_domain_unknown_and_the_sweep_goes_
     assert "checking the DNS of video.acme.test failed" in caplog.text
 
 
-@pytest.mark.parametrize("insert", [dns_checks._insert_postgresql, dns_checks._insert_orm])
-def test_both_ways_of_writing_verdicts_insert_then_rewrite_the_row(insert):
-    domain = own_domain(own_tenant())
-    row = {
-        "calling_domain_id": domain.pk,
-        "record_name": "_sip._tcp.video.acme.test.",
-        "record_type": "SRV",
-        "expected_value": "x",
-        "verdict": "missing",
-        "found": [],
-    }
-    later = {**row, "verdict": "ok", "found": ["10 10 5060 gw."]}
-    unique, update = ["calling_domain_id", "record_name", "record_type"], ["verdict", "found"]
-
-    insert(DnsCheck, [row], {"checked_at": NOW, "detail": ""}, unique, update)
-    insert(
-        DnsCheck, [later], {"checked_at": NOW + HOUR, "detail": ""}, unique, [*update, "checked_at"]
-    )
-
-    [check] = DnsCheck.objects.all()
-    assert (check.verdict, check.found, check.checked_at) == ("ok", ["10 10 5060 gw."], NOW + HOUR)
-
-
 def test_an_offboarded_tenants_domain_is_never_checked(dns_server):
     tenant = own_tenant()
     Tenant.objects.filter(pk=tenant.pk).update(status=TenantStatus.OFFBOARDED)

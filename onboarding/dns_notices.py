@@ -1,0 +1,148 @@
+"""What a DNS verdict sets off beyond the schedule: a domain verified (audit, confirmation,
+enabling the tenants that chose it), drift flagged or cleared, and the staff emails (DNS drift,
+still not verified after 7 days). Called by the sweeper inside its write transaction."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from typing import Any
+
+from django.conf import settings
+from django.db.models import Q
+
+from onboarding import dns, lifecycle, rules, tokens
+from onboarding.batch_sql import AnyOf, bulk_insert
+from onboarding.dns_schedule import DomainState
+from onboarding.mail import email_queue
+from onboarding.models import (
+    ActorKind,
+    AuditEvent,
+    CallingDomain,
+    DnsVerdict,
+    EmailKind,
+    Tenant,
+    TenantStatus,
+)
+
+logger = logging.getLogger(__name__)
+
+SYSTEM = lifecycle.Actor.system("DNS check")
+
+
+def domains_verified_record(states: list[DomainState], now: datetime) -> None:
+    """Audit each newly verified domain; move on the tenants that waited for it."""
+    if not states:
+        return
+    bulk_insert(
+        AuditEvent,
+        [{"tenant_id": state.tenant_id, "detail": {"domain": state.domain}} for state in states],
+        same={
+            "action": "dns_verified",
+            "from_status": "",
+            "to_status": "",
+            "actor_kind": ActorKind.SYSTEM,
+            "actor_label": SYSTEM.label,
+            "created_at": now,
+        },
+    )
+    # One query finds both kinds of tenant that wait: an active one whose confirmation waited
+    # for this domain gets it now; one that chose to be enabled automatically is enabled.
+    waiting = Tenant.objects.filter(AnyOf("pk", {s.tenant_id for s in states})).filter(
+        Q(status=TenantStatus.ACTIVE)
+        | Q(status=TenantStatus.DNS_PENDING, enable_when_dns_verified=True)
+    )
+    for tenant in waiting:
+        if tenant.status == TenantStatus.ACTIVE:
+            tokens.confirmation_queue_if_ready(tenant, now=now)
+            continue
+        try:
+            lifecycle.tenant_dns_verified(tenant=tenant, actor=SYSTEM, now=now)
+        except lifecycle.TransitionRefused as refusal:
+            logger.warning("%s was not enabled after DNS verified: %s", tenant, refusal.message)
+
+
+def drift_flag(state: DomainState, check: dns.DomainCheck, now: datetime) -> None:
+    CallingDomain.objects.filter(pk=state.pk).update(drift_flagged_at=now)
+    calling_domain = CallingDomain.objects.select_related("tenant").get(pk=state.pk)
+    lifecycle.audit_record(
+        tenant=calling_domain.tenant,
+        action="dns_drift",
+        actor=SYSTEM,
+        now=now,
+        detail={"domain": state.domain},
+    )
+    _staff_email(
+        kind=EmailKind.DNS_DRIFT,
+        idempotency_key=f"dns_drift:{state.pk}:{now:%Y%m%dT%H%M%S}",
+        calling_domain=calling_domain,
+        check=check,
+        now=now,
+    )
+
+
+def drift_clear(state: DomainState, now: datetime) -> None:
+    CallingDomain.objects.filter(pk=state.pk).update(drift_flagged_at=None)
+    for tenant in Tenant.objects.filter(pk=state.tenant_id, status=TenantStatus.ACTIVE):
+        tokens.confirmation_queue_if_ready(tenant, now=now)  # the flag held it back
+    lifecycle.audit_record(
+        tenant=Tenant(pk=state.tenant_id),
+        action="dns_drift_cleared",
+        actor=SYSTEM,
+        now=now,
+        detail={"domain": state.domain},
+    )
+
+
+def not_verified_notify(state: DomainState, check: dns.DomainCheck, now: datetime) -> None:
+    CallingDomain.objects.filter(pk=state.pk).update(not_verified_notified_at=now)
+    calling_domain = CallingDomain.objects.select_related("tenant").get(pk=state.pk)
+    since = state.dns_pending_since or now
+    _staff_email(
+        kind=EmailKind.DNS_NOT_VERIFIED,
+        idempotency_key=f"dns_not_verified:{state.pk}:{since:%Y%m%dT%H%M%S}",
+        calling_domain=calling_domain,
+        check=check,
+        now=now,
+        days=(now - since).days,
+    )
+
+
+def _staff_email(
+    *,
+    kind: str,
+    idempotency_key: str,
+    calling_domain: CallingDomain,
+    check: dns.DomainCheck,
+    now: datetime,
+    **extra: Any,
+) -> None:
+    if not settings.STAFF_NOTIFICATION_EMAILS:
+        logger.error("STAFF_NOTIFICATION_EMAILS is empty: nobody is told (%s)", idempotency_key)
+        return
+    tenant = calling_domain.tenant
+    email_queue(
+        kind=kind,
+        idempotency_key=idempotency_key,
+        recipients=settings.STAFF_NOTIFICATION_EMAILS,
+        tenant=tenant,
+        now=now,
+        context={
+            "tenant": tenant,
+            "tenant_status": lifecycle.status_label(tenant),
+            "domain": rules.display_domain(calling_domain.domain),
+            "checked_at": now,
+            "records": [
+                {
+                    "name": r.expected.name,
+                    "type": r.expected.rdtype,
+                    "expected": r.expected.value,
+                    "verdict": DnsVerdict(r.verdict).label,
+                    "found": r.found_display,
+                }
+                for r in check.records
+            ],
+            "admin_url": f"{settings.PORTAL_BASE_URL}/admin/onboarding/tenant/{tenant.pk}/change/",
+            **extra,
+        },
+    )

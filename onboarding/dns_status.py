@@ -1,0 +1,52 @@
+"""The DNS table people read: per expected record of an own domain, the latest verdict, what
+was found, and what to do about it. For the admin and the customer's DNS status page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from onboarding import dns
+from onboarding.models import CallingDomain, DnsVerdict
+
+
+@dataclass(frozen=True)
+class DnsStatusRow:
+    name: str
+    rdtype: str
+    expected: str
+    zone_line: str
+    verdict: str  # a DnsVerdict value, or "" before the first check
+    verdict_label: str
+    found: str
+    checked_at: datetime | None
+    hint: str  # what the customer should do, in plain words
+
+
+def dns_status_table(calling_domain: CallingDomain) -> list[DnsStatusRow]:
+    """Per expected record: the latest verdict, what was found, and a fix hint in plain words
+    ("add this record", "this record points to X; it must point to Y")."""
+    checks = {(c.record_name, c.record_type): c for c in calling_domain.dns_checks.all()}
+    rows = []
+    for record in dns.calling_domain_expected_records(calling_domain):
+        check = checks.get((record.name, record.rdtype))
+        if check is not None and check.expected_value != record.value:
+            check = None  # checked against an older expectation (the gateway changed since)
+        rows.append(
+            DnsStatusRow(
+                name=record.name,
+                rdtype=record.rdtype,
+                expected=record.value,
+                zone_line=record.zone_line,
+                verdict=check.verdict if check else "",
+                verdict_label=DnsVerdict(check.verdict).label if check else "not checked yet",
+                found=check.found_display if check else "",
+                checked_at=check.checked_at if check else None,
+                hint=dns.fix_hint(
+                    record,
+                    check.verdict if check else DnsVerdict.MISSING,
+                    check.found if check else (),
+                ),
+            )
+        )
+    return rows
