@@ -9,7 +9,7 @@ not offboarded), created in draft from the old one's settings.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
 
@@ -34,6 +34,15 @@ S = TenantStatus
 REINSTATE_FROM = frozenset({S.OFFBOARDED})
 # what an erased address reads as wherever it stood
 ERASED = "[erased]"
+
+
+def offboard_split(tenants: Iterable[Tenant]) -> tuple[list[Tenant], list[Tenant]]:
+    """A selection of tenants as (those offboarding would end, those already offboarded)."""
+    to_offboard: list[Tenant] = []
+    skipped: list[Tenant] = []
+    for tenant in tenants:
+        (to_offboard if tenant.status in OFFBOARD_FROM else skipped).append(tenant)
+    return to_offboard, skipped
 
 
 def tenant_offboard(*, tenant: Tenant, actor: Actor, now: datetime | None = None) -> Tenant:

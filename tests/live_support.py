@@ -1,5 +1,5 @@
-"""Shared steps for the tests of live changes and offboarding: tenants in each state, and the
-rendered text of an email recorded in the outbox."""
+"""Shared steps for the tests of live changes and offboarding: tenants in each state, the
+rendered text of an email recorded in the outbox, and a live tenant's change form as posted."""
 
 from __future__ import annotations
 
@@ -66,3 +66,36 @@ def settings_changed_emails(tenant: Tenant) -> list[OutboundEmail]:
     return list(
         OutboundEmail.objects.filter(tenant=tenant, kind=EmailKind.SETTINGS_CHANGED).order_by("id")
     )
+
+
+def edit_data(tenant: Tenant, *, new_domain: dict | None = None, **domain_overrides: str) -> dict:
+    """The tenant's change form as the page would post it, with overrides for its domain."""
+    [domain] = tenant.calling_domains.customer_facing()
+    data = {
+        "name": tenant.name,
+        "main_contact_email": tenant.main_contact_email,
+        "token_upload_contacts": "\n".join(tenant.token_upload_contacts),
+        "service_notification_contacts": "\n".join(tenant.service_notification_contacts),
+        "gateway": str(tenant.gateway_id),
+        "access_scope": tenant.access_scope,
+        "access_scope_units": "\n".join(tenant.access_scope_units),
+        "teams_interop_domains": "",
+        "calling_domains-TOTAL_FORMS": "2" if new_domain else "1",
+        "calling_domains-INITIAL_FORMS": "1",
+        "calling_domains-MIN_NUM_FORMS": "1",
+        "calling_domains-MAX_NUM_FORMS": "1000",
+        "calling_domains-0-id": str(domain.pk),
+        "calling_domains-0-tenant": str(tenant.pk),
+        "calling_domains-0-option": domain.option,
+        "calling_domains-0-domain": domain.domain,
+        "calling_domains-0-meeting_id_length": domain.meeting_id_length,
+        "calling_domains-0-prefix": domain.prefix,
+        "emails-TOTAL_FORMS": "0",
+        "emails-INITIAL_FORMS": "0",
+    }
+    data.update({f"calling_domains-0-{k}": v for k, v in domain_overrides.items()})
+    for key, value in (new_domain or {}).items():
+        data[f"calling_domains-1-{key}"] = value
+    if new_domain:
+        data["calling_domains-1-tenant"] = str(tenant.pk)
+    return data

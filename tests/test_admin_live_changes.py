@@ -17,7 +17,7 @@ from onboarding.models import (
     Tenant,
 )
 from tests.conftest import otp_verified_login
-from tests.live_support import active_tenant, rendered, settings_changed_emails
+from tests.live_support import active_tenant, edit_data, rendered, settings_changed_emails
 from tests.upload_support import invited_tenant
 
 pytestmark = pytest.mark.django_db
@@ -29,47 +29,21 @@ def change_url(tenant):
     return reverse("admin:onboarding_tenant_change", args=[tenant.pk])
 
 
-def edit_data(tenant, *, new_domain=None, **domain_overrides):
-    """The tenant's change form as the page would post it, with overrides for its domain."""
-    [domain] = tenant.calling_domains.customer_facing()
-    data = {
-        "name": tenant.name,
-        "main_contact_email": tenant.main_contact_email,
-        "token_upload_contacts": "\n".join(tenant.token_upload_contacts),
-        "service_notification_contacts": "\n".join(tenant.service_notification_contacts),
-        "gateway": str(tenant.gateway_id),
-        "access_scope": tenant.access_scope,
-        "access_scope_units": "\n".join(tenant.access_scope_units),
-        "teams_interop_domains": "",
-        "calling_domains-TOTAL_FORMS": "2" if new_domain else "1",
-        "calling_domains-INITIAL_FORMS": "1",
-        "calling_domains-MIN_NUM_FORMS": "1",
-        "calling_domains-MAX_NUM_FORMS": "1000",
-        "calling_domains-0-id": str(domain.pk),
-        "calling_domains-0-tenant": str(tenant.pk),
-        "calling_domains-0-option": domain.option,
-        "calling_domains-0-domain": domain.domain,
-        "calling_domains-0-meeting_id_length": domain.meeting_id_length,
-        "calling_domains-0-prefix": domain.prefix,
-        "emails-TOTAL_FORMS": "0",
-        "emails-INITIAL_FORMS": "0",
-    }
-    data.update({f"calling_domains-0-{k}": v for k, v in domain_overrides.items()})
-    for key, value in (new_domain or {}).items():
-        data[f"calling_domains-1-{key}"] = value
-    if new_domain:
-        data["calling_domains-1-tenant"] = str(tenant.pk)
-    return data
-
-
 def messages_of(response):
     return [str(m) for m in get_messages(response.wsgi_request)]
 
 
-def act(client, action, *tenants):
+def act(client, action, *tenants, **extra):
     return client.post(
-        LIST_URL, {"action": action, "_selected_action": [str(t.pk) for t in tenants]}, follow=True
+        LIST_URL,
+        {"action": action, "_selected_action": [str(t.pk) for t in tenants], **extra},
+        follow=True,
     )
+
+
+def offboard(client, *tenants):
+    """The offboard action as staff run it: the action, then "Yes, offboard" on its page."""
+    return act(client, "offboard_tenants", *tenants, confirm="yes")
 
 
 def test_editing_a_live_tenant_tells_the_customer_what_to_change(staff_client):
@@ -145,11 +119,47 @@ def test_switching_an_unready_own_domain_is_refused_with_the_reason(staff_client
     assert tenant.calling_domains.customer_facing().get().domain == "globex.onpexip.com"
 
 
-def test_offboarding_from_the_admin_ends_the_service(staff_client):
+def test_the_offboard_action_first_asks_and_changes_nothing(staff_client):
+    tenant = active_tenant()
+    other = invited_tenant("Globex")
+
+    response = act(staff_client, "offboard_tenants", tenant, other)
+
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert response.templates[0].name == "admin/onboarding/tenant/offboard_confirmation.html"
+    assert "Acme" in page and "Globex" in page and "Active" in page and "Invited" in page
+    assert "noc@acme.test" in page  # who gets the service-ended email
+    for consequence in (
+        "security tokens are destroyed",
+        "upload links stop working",
+        "are cancelled",
+        "DNS checks of its calling domains stop",
+        "quarantined for 90 days",
+        "erased 180 days after offboarding",
+        "cannot be undone",
+        "starts a fresh onboarding",
+    ):
+        assert consequence in page, consequence
+    for t in (tenant, other):
+        assert f'name="_selected_action" value="{t.pk}"' in page
+    assert 'name="confirm" value="yes"' in page and 'value="Yes, offboard"' in page
+    assert 'name="csrfmiddlewaretoken"' in page
+    assert f'href="{LIST_URL}"' in page and "No, take me back" in page
+    tenant.refresh_from_db()
+    assert tenant.status == "active"
+    assert Tenant.objects.get(pk=other.pk).status == "invited"
+    assert SecurityToken.objects.filter(tenant=tenant, state="current").exclude(ciphertext="")
+    assert not OutboundEmail.objects.filter(kind=EmailKind.SERVICE_ENDED).exists()
+    assert not AuditEvent.objects.filter(action="offboarded").exists()
+
+
+def test_offboarding_from_the_admin_ends_the_service_once_confirmed(staff_client):
     tenant = active_tenant()
 
-    response = act(staff_client, "offboard_tenants", tenant)
+    response = offboard(staff_client, tenant)
 
+    assert response.request["PATH_INFO"] == LIST_URL
     assert any("is offboarded" in m for m in messages_of(response))
     tenant.refresh_from_db()
     assert tenant.status == "offboarded"
@@ -157,16 +167,32 @@ def test_offboarding_from_the_admin_ends_the_service(staff_client):
     assert not SecurityToken.objects.filter(tenant=tenant).exclude(ciphertext="").exists()
 
 
+def test_the_confirmation_lists_already_offboarded_tenants_as_skipped(staff_client):
+    gone = active_tenant()
+    offboard(staff_client, gone)
+    live = invited_tenant("Globex")
+
+    page = act(staff_client, "offboard_tenants", gone, live).content.decode()
+
+    assert "Skipped: already offboarded (1)" in page and "To offboard (1)" in page
+    assert f'name="_selected_action" value="{live.pk}"' in page
+    assert f'name="_selected_action" value="{gone.pk}"' not in page
+    only_gone = act(staff_client, "offboard_tenants", gone).content.decode()
+    assert "Nothing to offboard" in only_gone and "Yes, offboard" not in only_gone
+
+
 def test_offboarding_twice_from_the_admin_says_why_not(staff_client):
     tenant = active_tenant()
-    act(staff_client, "offboard_tenants", tenant)
-    response = act(staff_client, "offboard_tenants", tenant)
+    offboard(staff_client, tenant)
+    # a second page left open, confirmed after the first: the tenant is offboarded already
+    response = offboard(staff_client, tenant)
     assert any("cannot be offboarded" in m for m in messages_of(response))
+    assert OutboundEmail.objects.filter(tenant=tenant, kind=EmailKind.SERVICE_ENDED).count() == 1
 
 
 def test_reinstating_from_the_admin_creates_a_fresh_draft_tenant(staff_client):
     tenant = active_tenant()
-    act(staff_client, "offboard_tenants", tenant)
+    offboard(staff_client, tenant)
     act(staff_client, "reinstate_tenants", tenant)
     fresh = Tenant.objects.exclude(pk=tenant.pk).get(name="Acme")
     assert fresh.status == "draft"
@@ -253,7 +279,7 @@ def test_staff_preview_the_settings_changed_and_service_ended_emails(staff_clien
 
 def test_an_offboarded_tenant_is_read_only_in_the_admin(staff_client):
     tenant = active_tenant()
-    act(staff_client, "offboard_tenants", tenant)
+    offboard(staff_client, tenant)
     page = staff_client.get(change_url(tenant))
     assert page.status_code == 200
     assert 'name="main_contact_email"' not in page.content.decode()

@@ -146,6 +146,27 @@ def test_the_admins_main_pages_load_with_zero_csp_violations(admin_page, live_se
     assert {path: seen for path, seen in found.items() if seen} == {}
 
 
+def test_the_offboard_confirmation_loads_with_zero_csp_violations_and_works(
+    admin_page, live_server
+):
+    """The page answers a POST, so it is reached the way staff reach it: tick, pick, Go."""
+    tenant = invited_tenant("Leaving")
+    admin_page.goto(live_server.url + reverse("admin:onboarding_tenant_changelist"))
+    log = ViolationLog()
+    log.attach(admin_page)
+
+    admin_page.check(f'input[name="_selected_action"][value="{tenant.pk}"]')
+    admin_page.select_option('select[name="action"]', "offboard_tenants")
+    admin_page.click('button[name="index"]')
+    admin_page.wait_for_selector("text=This cannot be undone.")
+
+    assert log.of(admin_page) == []
+    assert Tenant.objects.get(pk=tenant.pk).status == "invited"
+    admin_page.click('input[type=submit][value="Yes, offboard"]')
+    admin_page.wait_for_selector("text=Leaving is offboarded")
+    assert Tenant.objects.get(pk=tenant.pk).status == "offboarded"
+
+
 @pytest.mark.parametrize("path", ["admin:login", "admin:index"])
 def test_the_sign_in_page_loads_with_zero_csp_violations(page, live_server, path):
     """Signed out: the admin's own pages send the browser to the sign-in form."""

@@ -41,6 +41,18 @@ def test_offboarding_from_each_state(status):
             offboarding.tenant_offboard(tenant=tenant, actor=TEST)
 
 
+def test_a_selection_splits_into_tenants_to_offboard_and_those_already_offboarded():
+    gone, draft, active = (
+        tenant_in("offboarded", "Gone"),
+        tenant_in("draft", "Draft"),
+        tenant_in("active", "Live"),
+    )
+
+    to_offboard, skipped = offboarding.offboard_split([gone, draft, active])
+
+    assert (to_offboard, skipped) == ([draft, active], [gone])
+
+
 def test_offboarding_ends_everything_and_sends_the_service_ended_email():
     tenant = active_tenant()
     invitation = UploadInvitation.objects.filter(tenant=tenant, used_at__isnull=True).first()

@@ -10,9 +10,20 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 
 from onboarding import roles
-from onboarding.models import Gateway, SecurityToken, Tenant, TenantStatus, UploadInvitation
+from onboarding.models import (
+    CallingDomain,
+    EmailKind,
+    Gateway,
+    GatewayApiKey,
+    OutboundEmail,
+    SecurityToken,
+    Tenant,
+    TenantStatus,
+    UploadInvitation,
+)
 from onboarding.roles import ADMINISTRATORS, ONBOARDING_STAFF, READ_ONLY, ensure_staff_roles
 from tests.conftest import otp_verified_login
+from tests.live_support import edit_data, settings_changed_emails
 from tests.upload_support import invited_tenant
 
 pytestmark = pytest.mark.django_db
@@ -152,7 +163,9 @@ OPEN = [
     (ONBOARDING_STAFF, "admin:auth_group_changelist", False, 403),
     (ONBOARDING_STAFF, "admin:onboarding_stafftotpdevice_changelist", False, 403),
     (ONBOARDING_STAFF, "admin:onboarding_staffbackupcodedevice_changelist", False, 403),
+    (ONBOARDING_STAFF, "admin:onboarding_gatewayapikey_add", False, 403),
     (ADMINISTRATORS, "admin:onboarding_gateway_add", False, 200),
+    (ADMINISTRATORS, "admin:onboarding_gatewayapikey_add", False, 200),
     (ADMINISTRATORS, "admin:auth_user_changelist", False, 200),
     (ADMINISTRATORS, "admin:auth_group_changelist", False, 200),
     (ADMINISTRATORS, "admin:onboarding_stafftotpdevice_changelist", False, 200),
@@ -281,3 +294,123 @@ def test_staff_without_a_role_see_nothing(client, django_user_model):
 
     assert client.get(TENANTS).status_code == 403
     assert TENANTS not in client.get(reverse("admin:index")).content.decode()
+
+
+# Live tenants, calling-domain moves, offboarding, gateway API keys -------------------------------
+
+
+def change_url(tenant):
+    return reverse("admin:onboarding_tenant_change", args=[tenant.pk])
+
+
+def offboard_steps(client, tenant):
+    """The offboard action's two POSTs: the action from the list (it asks first), then "Yes,
+    offboard" as its page posts it (the selection and confirm=yes, no "index")."""
+    asked = run_action(client, "offboard_tenants", tenant)
+    confirmed = client.post(
+        TENANTS,
+        {"action": "offboard_tenants", "_selected_action": [tenant.pk], "confirm": "yes"},
+        follow=True,
+    )
+    return asked, confirmed
+
+
+def service_intact(tenant):
+    return (
+        Tenant.objects.get(pk=tenant.pk).status == TenantStatus.ACTIVE
+        and SecurityToken.objects.filter(tenant=tenant, state="current")
+        .exclude(ciphertext="")
+        .exists()
+        and not OutboundEmail.objects.filter(tenant=tenant, kind=EmailKind.SERVICE_ENDED).exists()
+    )
+
+
+@pytest.mark.parametrize("role", [READ_ONLY, ONBOARDING_STAFF])
+def test_only_administrators_offboard_others_are_refused_at_both_steps(sign_in_as, role):
+    tenant = active_tenant()
+    client = sign_in_as(role)
+
+    asked, confirmed = offboard_steps(client, tenant)
+
+    for response in (asked, confirmed):
+        assert response.status_code == 200
+        assert response.request["PATH_INFO"] == TENANTS
+        assert "Yes, offboard" not in response.content.decode()
+        assert any("do not have permission" in m for m in messages_of(response))
+    assert service_intact(tenant)
+
+
+def test_administrators_offboard_once_they_confirm(sign_in_as):
+    tenant = active_tenant()
+    client = sign_in_as(ADMINISTRATORS)
+
+    asked = run_action(client, "offboard_tenants", tenant)
+    assert "Yes, offboard" in asked.content.decode()
+    assert service_intact(tenant)
+
+    _asked_again, confirmed = offboard_steps(client, tenant)
+
+    assert any("Acme is offboarded" in m for m in messages_of(confirmed))
+    assert Tenant.objects.get(pk=tenant.pk).status == TenantStatus.OFFBOARDED
+
+
+@pytest.mark.parametrize("live", [invited_tenant, lambda _name: active_tenant()])
+@pytest.mark.parametrize(
+    ("role", "allowed"), [(READ_ONLY, False), (ONBOARDING_STAFF, True), (ADMINISTRATORS, True)]
+)
+def test_who_may_change_a_live_tenants_settings(sign_in_as, live, role, allowed):
+    tenant = live("Acme")
+    client = sign_in_as(role)
+
+    form = client.get(change_url(tenant)).content.decode()
+    response = client.post(change_url(tenant), edit_data(tenant, meeting_id_length="short"))
+
+    assert ('name="main_contact_email"' in form) is allowed
+    assert response.status_code == (302 if allowed else 403)
+    assert tenant.calling_domains.get().meeting_id_length == ("short" if allowed else "long")
+    assert len(settings_changed_emails(tenant)) == (1 if allowed else 0)
+
+
+def test_onboarding_staff_move_a_live_tenant_to_a_new_calling_domain(sign_in_as):
+    tenant = active_tenant()
+    old = tenant.calling_domains.get()
+    client = sign_in_as(ONBOARDING_STAFF)
+    new_domain = {"option": "onpexip", "domain": "acmevideo", "meeting_id_length": "long"}
+
+    added = client.post(change_url(tenant), edit_data(tenant, new_domain=new_domain))
+    switched = run_action(client, "switch_calling_domains", tenant)
+    retired = run_action(client, "retire_replaced_domains", tenant)
+
+    assert added.status_code == 302
+    assert any("now uses acmevideo.onpexip.com" in m for m in messages_of(switched))
+    assert any(f"{old} of Acme is retired" in m for m in messages_of(retired))
+    old.refresh_from_db()
+    assert old.retired_at is not None
+    assert CallingDomain.objects.in_use().get(tenant=tenant).domain == "acmevideo.onpexip.com"
+    assert Tenant.objects.get(pk=tenant.pk).status == TenantStatus.ACTIVE
+
+
+@pytest.mark.parametrize("action", ["switch_calling_domains", "retire_replaced_domains"])
+def test_read_only_staff_cannot_move_a_calling_domain(sign_in_as, action):
+    tenant = active_tenant()
+    before = list(CallingDomain.objects.filter(tenant=tenant).values())
+    client = sign_in_as(READ_ONLY)
+
+    response = run_action(client, action, tenant)
+
+    assert any("do not have permission" in m for m in messages_of(response))
+    assert list(CallingDomain.objects.filter(tenant=tenant).values()) == before
+
+
+@pytest.mark.parametrize(("role", "status"), [(ONBOARDING_STAFF, 403), (ADMINISTRATORS, 200)])
+def test_only_administrators_add_a_gateway_api_key(sign_in_as, role, status):
+    gateway = Gateway.objects.get(is_default=True)
+    client = sign_in_as(role)
+
+    response = client.post(
+        "/admin/onboarding/gatewayapikey/add/", {"gateway": gateway.pk, "label": "gw1"}
+    )
+
+    assert response.status_code == status
+    assert GatewayApiKey.objects.count() == (1 if status == 200 else 0)
+    assert ("shown only this once" in response.content.decode()) is (status == 200)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from onboarding.http import client_ip
@@ -36,11 +37,16 @@ class ReadOnlyAdminMixin:
 class ActionPermissionMixin:
     """Actions carry `allowed_permissions`; Django then leaves the refused ones out of the menu.
     A forged POST of a refused action would otherwise end in a vague "No action selected" (or, with
-    no action left at all, a silent page): say plainly that it was refused, change nothing."""
+    no action left at all, a silent page): say plainly that it was refused, change nothing.
+    An intermediate page's confirming POST carries the selection but no "index" (as Django's
+    "delete selected" confirmation does); it is refused alike."""
 
     def changelist_view(self, request: HttpRequest, extra_context: Any = None) -> HttpResponse:
         name = request.POST.get("action", "") if request.method == "POST" else ""
-        if name and "index" in request.POST and name not in self.get_actions(request):
+        runs_action = "index" in request.POST or (
+            ACTION_CHECKBOX_NAME in request.POST and "_save" not in request.POST
+        )
+        if name and runs_action and name not in self.get_actions(request):
             known = {action_name: text for _f, action_name, text in self._get_base_actions()}
             if name in known:
                 messages.error(

@@ -8,10 +8,13 @@ from collections.abc import Callable
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.template.response import TemplateResponse
 
 from onboarding import changes, domain_moves, offboarding
 from onboarding.admin.common import staff_actor
@@ -23,6 +26,7 @@ from onboarding.tenant_creation import UniqueConflict
 PERMISSION_LIVE = "onboarding.change_live_settings"
 PERMISSION_MOVE = "onboarding.move_calling_domain"
 PERMISSION_OFFBOARD = "onboarding.offboard_tenant"
+OFFBOARD_CONFIRMATION_TEMPLATE = "admin/onboarding/tenant/offboard_confirmation.html"
 
 
 class CallingDomainForm(forms.ModelForm):
@@ -178,7 +182,11 @@ class LiveTenantAdminMixin:
     @admin.action(
         description="Offboard selected tenants (end the service)", permissions=["offboard_tenant"]
     )
-    def offboard_tenants(self, request: HttpRequest, queryset: QuerySet) -> None:
+    def offboard_tenants(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse | None:
+        # final and destructive: the first POST only shows what would happen, as Django's
+        # "delete selected" does; the page's own form posts again with confirm=yes
+        if request.POST.get("confirm") != "yes":
+            return self._offboard_confirmation(request, queryset)
         actor = staff_actor(request)
         self._each(
             request,
@@ -186,6 +194,24 @@ class LiveTenantAdminMixin:
             lambda t: offboarding.tenant_offboard(tenant=t, actor=actor),
             lambda t: f"{t.name} is offboarded; the service-ended email is on its way.",
         )
+        return None
+
+    def _offboard_confirmation(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse:
+        to_offboard, skipped = offboarding.offboard_split(queryset.order_by("name"))
+        context = {
+            **self.admin_site.each_context(request),  # type: ignore[attr-defined]
+            "title": "Offboard these tenants?",
+            "opts": Tenant._meta,
+            "to_offboard": [
+                (tenant, list(tenant.calling_domains.in_use())) for tenant in to_offboard
+            ],
+            "skipped": skipped,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+            "retention_days": settings.CONTACT_RETENTION.days,
+            "quarantine_days": settings.PREFIX_QUARANTINE.days,
+            "back_url": request.get_full_path(),
+        }
+        return TemplateResponse(request, OFFBOARD_CONFIRMATION_TEMPLATE, context)
 
     @admin.action(
         description="Reinstate selected offboarded tenants (a fresh onboarding)",
