@@ -38,6 +38,8 @@ from bench.wrk import get_script, post_script, wrk_run  # noqa: E402
 BENCH_DATABASE = "portal_bench_web"
 os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
 os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{BENCH_DATABASE}"
+# served as deployed: whitenoise with the hashed names collectstatic writes (see main)
+os.environ["STATIC_ROOT"] = str(ROOT / "var" / "bench-static")
 ADMIN_LIST = "/admin/onboarding/tenant/"
 # Upload links made per POST run: the upload GET's rate at the same connection count times the
 # run's length times this, so a run never runs out of fresh links (a POST is never cheaper).
@@ -235,6 +237,9 @@ def main() -> None:
     os.environ["CELERY_BROKER_URL"] = f"redis://127.0.0.1:{redis.port}/0"
     try:
         fresh_database(BENCH_DATABASE)
+        from django.core.management import call_command
+
+        call_command("collectstatic", interactive=False, verbosity=0)
         if args.profile:
             from bench.web_profile import profile
 
