@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from onboarding import dns_checks, gateway_keys, invitations, tokens
+from onboarding import dns_checks, dns_status, gateway_keys, invitations, tokens
 from onboarding.dns_checks import DnsStatusRow
 from onboarding.models import CallingDomain, SecurityToken, Tenant, TenantStatus
 
@@ -48,13 +48,7 @@ class TenantStatusView:
 
 def tenant_status_view(tenant: Tenant) -> TenantStatusView:
     token = tokens.current_token(tenant)
-    own = list(
-        CallingDomain.objects.in_use()
-        .own()
-        .filter(tenant=tenant)
-        .select_related("tenant__gateway")
-        .prefetch_related("dns_checks")
-    )
+    own = dns_status.tenant_own_domains(tenant)
     return TenantStatusView(
         tenant=tenant,
         state_sentence=STATE_SENTENCES[TenantStatus(tenant.status)],

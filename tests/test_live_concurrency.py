@@ -7,11 +7,7 @@ tenant. Nothing is mocked.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Callable
-
 import pytest
-from django.db import connections
 from django.test import Client
 
 from onboarding import changes, dns, dns_checks, invitations, lifecycle, mail, offboarding
@@ -25,35 +21,13 @@ from onboarding.models import (
     SecurityToken,
     UploadInvitation,
 )
+from tests.concurrency import run_together
 from tests.live_support import TEST, rendered
 from tests.upload_support import invited_tenant, link_path
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ROUNDS = 6
-
-
-def run_together(*sides: Callable[[], object]) -> list[object]:
-    """Run each callable in its own thread, released at once; return results or exceptions."""
-    barrier = threading.Barrier(len(sides))
-    results: list[object] = [None] * len(sides)
-
-    def run(index: int, side: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[index] = side()
-        except Exception as exc:  # the test inspects it
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(sides)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-        assert not thread.is_alive(), "a side hung (deadlock?)"
-    return results
 
 
 @pytest.mark.parametrize("round_", range(ROUNDS))

@@ -22,6 +22,7 @@ from django.test import Client
 from onboarding import lifecycle
 from onboarding.lifecycle import Actor, CallingDomainSpec, UniqueConflict
 from onboarding.models import AuditEvent, CallingDomain, Tenant
+from tests.concurrency import run_together
 from tests.conftest import otp_verified_login
 from tests.test_admin_live_changes import change_url, edit_data
 from tests.test_admin_tenants import ADD_URL, tenant_form
@@ -85,28 +86,6 @@ def validation_error_of(work: Callable[[], object]) -> dict[str, list[str]]:
     with pytest.raises(ValidationError) as caught:
         work()
     return caught.value.message_dict
-
-
-def run_together(*sides: Callable[[], object]) -> list[object]:
-    barrier = threading.Barrier(len(sides))
-    results: list[object] = [None] * len(sides)
-
-    def run(index: int, side: Callable[[], object]) -> None:
-        try:
-            barrier.wait(timeout=10)
-            results[index] = side()
-        except Exception as exc:  # the test inspects it
-            results[index] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=pair) for pair in enumerate(sides)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-        assert not thread.is_alive(), "a side hung (deadlock?)"
-    return results
 
 
 # lifecycle.tenant_create -------------------------------------------------------------------------

@@ -13,7 +13,8 @@ from django.views.decorators.http import require_http_methods
 from django_ratelimit.decorators import ratelimit
 
 from onboarding import dns_checks, invitations
-from onboarding.models import CallingDomain, TenantStatus
+from onboarding.dns_status import tenant_own_domains
+from onboarding.models import TenantStatus
 from onboarding.views.upload import private_page
 
 
@@ -31,13 +32,7 @@ def dns_status(request: HttpRequest, signed: str) -> HttpResponse:
         return render(request, "onboarding/link_not_found.html", status=404)
     if tenant.status == TenantStatus.OFFBOARDED:
         return render(request, "onboarding/link_ended.html", {"tenant": tenant}, status=410)
-    own_domains = list(
-        CallingDomain.objects.in_use()
-        .own()
-        .filter(tenant=tenant)
-        .select_related("tenant__gateway")
-        .prefetch_related("dns_checks")
-    )
+    own_domains = tenant_own_domains(tenant)
     if request.method == "POST":
         dns_checks.calling_domains_check_now(own_domains)
         return redirect("dns-status", signed=signed)
