@@ -200,11 +200,15 @@ def _domain_change(tenant: Tenant, pk: int, requested: DomainSettings) -> list[R
         raise ValidationError("That calling domain is not one this tenant uses now.")
     length = requested.meeting_id_length or calling_domain.meeting_id_length
     rules.check_shared_stays_short(option=calling_domain.option, meeting_id_length=length)
-    calling_domain.meeting_id_length = length
-    if length == MeetingIdLength.LONG:
-        calling_domain.prefix = ""  # long IDs take no prefix
-    elif requested.prefix is not None:
+    if requested.prefix is not None:
         calling_domain.prefix = requested.prefix
+    calling_domain.prefix = rules.prefix_after_length_change(
+        option=calling_domain.option,
+        previous_length=calling_domain.meeting_id_length,
+        new_length=length,
+        prefix=calling_domain.prefix,
+    )
+    calling_domain.meeting_id_length = length
     if requested.sfb_additional_gateway is not None:
         calling_domain.sfb_additional_gateway = requested.sfb_additional_gateway
     calling_domain.full_clean(exclude=["tenant"])

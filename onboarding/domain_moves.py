@@ -74,9 +74,7 @@ def domain_move_start(
 
 def domain_move_ready(calling_domain: CallingDomain) -> bool:
     """A move target is ready when it needs no DNS, or its DNS is verified and not flagged."""
-    if not calling_domain.needs_dns:
-        return True
-    return calling_domain.verified_at is not None and calling_domain.drift_flagged_at is None
+    return calling_domain.is_dns_ready
 
 
 def domain_switch(

@@ -159,6 +159,17 @@ def validate_meeting_settings(
     return deprecation_warnings(option=option, meeting_id_length=meeting_id_length)
 
 
+def prefix_after_length_change(
+    *, option: str, previous_length: str, new_length: str, prefix: str
+) -> str:
+    """A live calling domain moving from short to long IDs drops its prefix (long IDs take
+    none). The shared domain keeps it: it cannot move to long IDs, and says so elsewhere."""
+    moving_to_long = previous_length == MeetingIdLength.SHORT and new_length == MeetingIdLength.LONG
+    if moving_to_long and option != CallingDomainOption.SHARED:
+        return ""
+    return prefix
+
+
 def deprecation_warnings(*, option: str, meeting_id_length: str) -> list[RuleWarning]:
     """Allowed but deprecated choices; each one earns the admin's "deprecated setting" badge."""
     if option == CallingDomainOption.SHARED:

@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from onboarding import emails, gateway_keys, invitations, lifecycle, secrets
@@ -96,8 +95,9 @@ def token_store(
 
 def own_domains_ready(tenant: Tenant) -> bool:
     """Every own domain in use is verified (DNS drift flags hold the confirmation back too)."""
-    own = CallingDomain.objects.customer_facing().own().filter(tenant=tenant)
-    return not own.filter(Q(verified_at__isnull=True) | Q(drift_flagged_at__isnull=False)).exists()
+    return (
+        not CallingDomain.objects.customer_facing().filter(tenant=tenant).dns_not_ready().exists()
+    )
 
 
 def confirmation_queue_if_ready(

@@ -39,7 +39,7 @@ def dns_table(tenant: Tenant) -> str:
     return format_html_join("", "{}", ((_domain_table(d),) for d in domains))
 
 
-def _domain_state(calling_domain: CallingDomain) -> str:
+def domain_dns_state(calling_domain: CallingDomain) -> str:
     if calling_domain.drift_flagged_at:
         return f"records changed (flagged {calling_domain.drift_flagged_at:%Y-%m-%d %H:%M})"
     if calling_domain.verified_at:
@@ -75,7 +75,7 @@ def _domain_table(calling_domain: CallingDomain) -> str:
         "<th>Expected</th><th>Found</th><th>Verdict</th><th>Checked at (UTC)</th>"
         "<th>Next check (UTC)</th></tr></thead><tbody>{}</tbody></table>",
         rules.display_domain(calling_domain.domain),
-        _domain_state(calling_domain),
+        domain_dns_state(calling_domain),
         rows,
     )
 

@@ -11,8 +11,10 @@ from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
 from onboarding import lifecycle, rules
+from onboarding.admin.dns import domain_dns_state
 from onboarding.admin.live_changes import CallingDomainForm
-from onboarding.models import CallingDomain, OutboundEmail, Tenant, TenantStatus
+from onboarding.models import CallingDomain, OutboundEmail, Tenant
+from onboarding.models.tenants import TENANT_DOMAINS_EDITABLE_IN_PLACE
 from onboarding.rules import CallingDomainOption
 
 # Calling domains inline ------------------------------------------------------------------------
@@ -71,7 +73,7 @@ class CallingDomainInline(admin.TabularInline):
     def has_delete_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
         # Removing a domain from a live tenant would cut off its invitations; that is a
         # separate, guarded operation. Mistakes can be removed before the tenant is invited.
-        if obj is not None and obj.status not in (TenantStatus.DRAFT, TenantStatus.DNS_PENDING):
+        if obj is not None and obj.status not in TENANT_DOMAINS_EDITABLE_IN_PLACE:
             return False
         return super().has_delete_permission(request, obj)
 
@@ -79,18 +81,10 @@ class CallingDomainInline(admin.TabularInline):
     def dns_state(self, calling_domain: CallingDomain) -> str:
         if not calling_domain.pk or not calling_domain.needs_dns:
             return "not needed"
+        state = domain_dns_state(calling_domain)
         if calling_domain.is_awaiting_switch:
-            waiting = "waiting for the switch"
-            if not calling_domain.needs_dns:
-                return f"not needed; {waiting}"
-            if calling_domain.verified_at:
-                return f"verified; {waiting}"
-            return f"not verified yet; {waiting}"
-        if calling_domain.drift_flagged_at:
-            return f"records changed (flagged {calling_domain.drift_flagged_at:%Y-%m-%d %H:%M})"
-        if calling_domain.verified_at:
-            return f"verified {calling_domain.verified_at:%Y-%m-%d %H:%M}"
-        return "not verified yet"
+            return f"{state}; waiting for the switch"
+        return state
 
 
 class OutboundEmailInline(admin.TabularInline):

@@ -16,11 +16,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from onboarding import changes, domain_moves, offboarding
+from onboarding import changes, domain_moves, offboarding, rules
 from onboarding.admin.common import staff_actor
 from onboarding.lifecycle import CallingDomainSpec, TransitionRefused
 from onboarding.models import CallingDomain, Tenant, TenantStatus
-from onboarding.rules import CallingDomainOption, MeetingIdLength
 from onboarding.tenant_creation import UniqueConflict
 
 PERMISSION_LIVE = "onboarding.change_live_settings"
@@ -36,16 +35,15 @@ class CallingDomainForm(forms.ModelForm):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        # an existing short-ID domain moving to long IDs loses its prefix, as in changes.py; a
-        # new row with long IDs and a prefix is a typing mistake, shown as the rules word it
-        moving_to_long = (
-            self.instance.pk is not None
-            and self.initial.get("meeting_id_length") == MeetingIdLength.SHORT
-            and cleaned.get("meeting_id_length") == MeetingIdLength.LONG
-            and cleaned.get("option") != CallingDomainOption.SHARED
-        )
-        if moving_to_long:
-            cleaned["prefix"] = ""
+        # only an existing row changes length; a new row with long IDs and a prefix is a typing
+        # mistake, which the model's validation reports in the rules' words
+        if self.instance.pk is not None and "prefix" in cleaned:
+            cleaned["prefix"] = rules.prefix_after_length_change(
+                option=cleaned.get("option", ""),
+                previous_length=self.initial.get("meeting_id_length", ""),
+                new_length=cleaned.get("meeting_id_length", ""),
+                prefix=cleaned["prefix"],
+            )
         return cleaned
 
 

@@ -195,6 +195,10 @@ class CallingDomainQuerySet(models.QuerySet):
     def awaiting_switch(self) -> CallingDomainQuerySet:
         return self.in_use().filter(replaces__isnull=False, switched_at__isnull=True)
 
+    def dns_not_ready(self) -> CallingDomainQuerySet:
+        """Own domains not verified yet, or whose records changed since (drift-flagged)."""
+        return self.own().filter(Q(verified_at__isnull=True) | Q(drift_flagged_at__isnull=False))
+
 
 class CallingDomain(UniqueNameCheckedInClean, models.Model):
     """A domain in the dial-in address Google prints in invites; each carries its own settings."""
@@ -392,6 +396,13 @@ class CallingDomain(UniqueNameCheckedInClean, models.Model):
     @property
     def needs_dns(self) -> bool:
         return rules.needs_dns_verification(self.option)
+
+    @property
+    def is_dns_ready(self) -> bool:
+        """The row-level twin of `dns_not_ready()`: no DNS needed, or verified and not flagged."""
+        return not self.needs_dns or (
+            self.verified_at is not None and self.drift_flagged_at is None
+        )
 
     @property
     def is_awaiting_switch(self) -> bool:
