@@ -26,6 +26,8 @@ class RedactSignedLinks(logging.Filter):
         if redacted != message:
             record.msg, record.args = redacted, ()
         request = getattr(record, "request", None)
-        if request is not None and SIGNED_PATH.search(getattr(request, "path", "")):
+        # the full path: a link may also sit in a query string (?next=/upload/<signed>/)
+        full_path = getattr(request, "get_full_path", lambda: getattr(request, "path", ""))()
+        if request is not None and SIGNED_PATH.search(full_path):
             record.request = None  # handlers that print the request would print the link
         return True

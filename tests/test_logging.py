@@ -95,6 +95,18 @@ def test_a_signed_link_is_redacted_in_the_json_line_and_its_request_dropped(clie
     assert signature not in text and "never-logged-0123456789" not in text
 
 
+@pytest.mark.django_db
+def test_a_signed_link_in_a_query_string_is_kept_out_of_the_json_line(client, console_log):
+    signature = link_path(shared_domain_tenant()).split("/")[2]
+
+    response = client.get(f"/no-such-page/?next=/upload/{signature}/")
+
+    assert response.status_code == 404
+    text = console_log.getvalue()
+    assert "Not Found: /no-such-page/" in text  # the line was written
+    assert signature not in text
+
+
 # Real processes: gunicorn, a Celery worker, a browser ----------------------------------------
 
 

@@ -70,7 +70,9 @@ class GatewayApiKeyAdmin(admin.ModelAdmin):
         )
         obj.pk = issued.api_key.pk
         obj.key_id = issued.api_key.key_id
-        self._issued_key = issued.key  # for response_add, this request only
+        # Kept on the request, never on this ModelAdmin (one instance serves every request):
+        # response_add shows it once and it is gone with the request.
+        request._issued_api_key = issued.key  # type: ignore[attr-defined]
 
     def response_add(self, request: HttpRequest, obj: GatewayApiKey, *args: Any) -> HttpResponse:
         response = TemplateResponse(
@@ -80,7 +82,7 @@ class GatewayApiKeyAdmin(admin.ModelAdmin):
                 **self.admin_site.each_context(request),
                 "opts": self.opts,
                 "api_key": obj,
-                "key": self._issued_key,
+                "key": request.__dict__.pop("_issued_api_key"),
                 "title": f"API key for {obj.gateway}",
                 "gateway_url": reverse("admin:onboarding_gateway_change", args=[obj.gateway_id]),
             },
