@@ -138,6 +138,8 @@ def test_contacts_are_erased_everywhere_after_the_retention_period():
     assert tenant.token_upload_contacts == [] and tenant.service_notification_contacts == []
     assert tenant.contacts_erased_at == due
     addresses = ("it@acme.test", "admin@acme.test", "noc@acme.test", "deputy@acme.test")
+    assert OutboundEmail.objects.filter(tenant=tenant).exists()
+    assert AuditEvent.objects.filter(tenant=tenant).exists()
     for row in OutboundEmail.objects.filter(tenant=tenant):
         assert not set(row.recipients) & set(addresses)
         assert not any(a in row.last_error for a in addresses)

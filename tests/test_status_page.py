@@ -40,8 +40,10 @@ def test_the_used_link_shows_token_fingerprint_time_and_active_since(client):
 
 def test_without_a_feed_key_the_page_says_nothing_about_the_gateway(client):
     path = upload(client, invited_tenant("Acme"))
+    response = client.get(path)
 
-    assert "gateway-state" not in client.get(path).content.decode()
+    assert response.status_code == 200 and "We received the token" in response.content.decode()
+    assert "gateway-state" not in response.content.decode()
 
 
 def test_the_page_says_the_gateway_has_not_fetched_then_that_it_has(client):

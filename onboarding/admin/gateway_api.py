@@ -17,12 +17,12 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
 from onboarding import gateway_keys
-from onboarding.admin.common import ReadOnlyAdminMixin, staff_actor
+from onboarding.admin.common import ActionPermissionMixin, ReadOnlyAdminMixin, staff_actor
 from onboarding.models import Gateway, GatewayApiKey, GatewayFetch
 
 
 @admin.register(GatewayApiKey)
-class GatewayApiKeyAdmin(admin.ModelAdmin):
+class GatewayApiKeyAdmin(ActionPermissionMixin, admin.ModelAdmin):
     list_display = [
         "key_id",
         "gateway",
