@@ -6,7 +6,7 @@ from django.core.management.base import CommandError
 from django.db.models import Value
 from django.db.models.functions import Lower
 
-from onboarding.models import Tenant, TenantStatus
+from onboarding.models import Gateway, Tenant, TenantStatus
 
 
 def tenant_lookup(identifier: str) -> Tenant:
@@ -34,3 +34,11 @@ def tenant_by_name(name: str) -> Tenant | None:
         .filter(lower_name=Lower(Value(name.strip())))
         .first()
     )
+
+
+def gateway_lookup(name: str) -> Gateway:
+    """The gateway with exactly this name, as staff see it in the admin."""
+    gateway = Gateway.objects.filter(name=name).first()
+    if gateway is None:
+        raise CommandError(f"No gateway is named {name!r}.")
+    return gateway

@@ -1,10 +1,10 @@
 from typing import Any
 
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import BaseCommand, CommandParser
 
 from onboarding import changes
 from onboarding.management.live_command import actor_for, refusals_as_errors
-from onboarding.models import Gateway
+from onboarding.management.tenant_lookup import gateway_lookup
 
 
 class Command(BaseCommand):
@@ -21,9 +21,7 @@ class Command(BaseCommand):
         parser.add_argument("--sip-host")
 
     def handle(self, *args: Any, **options: Any) -> None:
-        gateway = Gateway.objects.filter(name=options["gateway"]).first()
-        if gateway is None:
-            raise CommandError(f"No gateway is named {options['gateway']!r}.")
+        gateway = gateway_lookup(options["gateway"])
         fields = {
             name: options[name]
             for name in ("name", "ip_address", "hostname", "sip_host")

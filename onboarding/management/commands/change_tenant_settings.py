@@ -10,8 +10,7 @@ from onboarding.management.live_command import (
     refusals_as_errors,
     yes_no,
 )
-from onboarding.management.tenant_lookup import tenant_lookup
-from onboarding.models import Gateway
+from onboarding.management.tenant_lookup import gateway_lookup, tenant_lookup
 
 
 class Command(BaseCommand):
@@ -38,10 +37,7 @@ class Command(BaseCommand):
         tenant = tenant_lookup(options["tenant"])
         fields: dict[str, Any] = {}
         if options["gateway"]:
-            gateway = Gateway.objects.filter(name=options["gateway"]).first()
-            if gateway is None:
-                raise CommandError(f"No gateway is named {options['gateway']!r}.")
-            fields["gateway"] = gateway
+            fields["gateway"] = gateway_lookup(options["gateway"])
         for name in (
             "access_scope",
             "access_scope_units",
