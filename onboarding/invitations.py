@@ -12,7 +12,7 @@ import enum
 import hashlib
 import hmac
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.conf import settings
@@ -20,7 +20,8 @@ from django.core import signing
 from django.db import transaction
 from django.utils import timezone
 
-from onboarding.models import Tenant, TenantStatus, UploadInvitation
+from onboarding import upload_reads
+from onboarding.models import CallingDomain, Tenant, TenantStatus, UploadInvitation
 
 UPLOAD_SALT = "onboarding.upload-link"
 # 128 bits: the link is the customer's only credential
@@ -58,6 +59,8 @@ _HTTP_STATUS = {
 class LinkCheck:
     outcome: LinkOutcome
     invitation: UploadInvitation | None = None
+    # the tenant's customer-facing calling domains, read with the invitation
+    calling_domains: list[CallingDomain] = field(default_factory=list)
 
     @property
     def tenant(self) -> Tenant | None:
@@ -107,46 +110,45 @@ def invitation_issue(
 def invitation_check(signed: str, *, now: datetime | None = None) -> LinkCheck:
     """Classify a link without changing anything (GET is safe for email scanners)."""
     now = now or timezone.now()
-    invitation = _find(signed)
+    invitation, domains = _find(signed)
     if invitation is None:
         return LinkCheck(LinkOutcome.NOT_FOUND)
     tenant = invitation.tenant
     if tenant.status == TenantStatus.OFFBOARDED:
-        return LinkCheck(LinkOutcome.ENDED, invitation)
-    if invitation.used_at is not None:
-        return LinkCheck(LinkOutcome.USED, invitation)
-    if tenant.status == TenantStatus.SUSPENDED:
-        return LinkCheck(LinkOutcome.SUSPENDED, invitation)
-    if invitation.revoked_at is not None:
-        return LinkCheck(LinkOutcome.REVOKED, invitation)
-    if invitation.expires_at <= now:
-        return LinkCheck(LinkOutcome.EXPIRED, invitation)
-    return LinkCheck(LinkOutcome.VALID, invitation)
+        outcome = LinkOutcome.ENDED
+    elif invitation.used_at is not None:
+        outcome = LinkOutcome.USED
+    elif tenant.status == TenantStatus.SUSPENDED:
+        outcome = LinkOutcome.SUSPENDED
+    elif invitation.revoked_at is not None:
+        outcome = LinkOutcome.REVOKED
+    elif invitation.expires_at <= now:
+        outcome = LinkOutcome.EXPIRED
+    else:
+        outcome = LinkOutcome.VALID
+    return LinkCheck(outcome, invitation, domains)
 
 
-def _find(signed: str) -> UploadInvitation | None:
-    """The invitation a correctly signed link names, or None. Never raises on bad input."""
+def _find(signed: str) -> tuple[UploadInvitation | None, list[CallingDomain]]:
+    """The invitation a correctly signed link names (with its tenant, gateway and the tenant's
+    customer-facing calling domains), or None. Never raises on bad input."""
     if not signed or len(signed) > 500:
-        return None
+        return None, []
     try:
         payload = signing.TimestampSigner(salt=UPLOAD_SALT).unsign_object(signed)
     except (signing.BadSignature, ValueError, TypeError, UnicodeError):
-        return None
+        return None, []
     if not isinstance(payload, dict):
-        return None
+        return None, []
     invitation_id, nonce = payload.get("i"), payload.get("n")
     if not isinstance(invitation_id, int) or not isinstance(nonce, str) or not nonce.isascii():
-        return None
-    try:
-        # get(), not first(): first() would sort by the model's ordering for one primary key
-        invitation = UploadInvitation.objects.select_related("tenant", "tenant__gateway").get(
-            pk=invitation_id
-        )
-    except UploadInvitation.DoesNotExist:
-        return None
-    if not hmac.compare_digest(invitation.nonce_hash, _hash(nonce)):
-        return None
-    return invitation
+        return None, []
+    if not -(2**63) <= invitation_id < 2**63:  # a signed but absurd id: no such row, no error
+        return None, []
+    invitation, domains = upload_reads.invitation_with_domains(invitation_id)
+    if invitation is None or not hmac.compare_digest(invitation.nonce_hash, _hash(nonce)):
+        return None, []
+    return invitation, domains
 
 
 def invitation_consume(invitation: UploadInvitation, *, now: datetime | None = None) -> bool:

@@ -15,14 +15,14 @@ from tests.upload_support import invited_tenant, link_path
 
 ADMIN_LIST = "/admin/onboarding/tenant/"
 
-# invitation with its tenant and gateway; the calling domains
-UPLOAD_PAGE_QUERIES = 2
-# the two above; then in one transaction: lock the tenant, consume the link, retire any current
+# one statement: the invitation with its tenant, gateway and customer-facing calling domains
+UPLOAD_PAGE_QUERIES = 1
+# the statement above; then in one transaction: lock the tenant, consume the link, retire any current
 # token, store the new one, the activation (savepoint, status check, conditional update, audit
 # event, release), own domains verified?, does the gateway pull the feed (a usable API key)?,
 # calling domains and the gateway for the email, the email's idempotency check, its insert
 # (savepoint, insert, release); BEGIN, COMMIT
-UPLOAD_POST_QUERIES = 21
+UPLOAD_POST_QUERIES = 20
 # session, user, the session's second-factor device, gateways for the filter, one count, the
 # page of tenants, their calling domains
 ADMIN_LIST_QUERIES = 7

@@ -69,7 +69,7 @@ def upload(request: HttpRequest, signed: str) -> HttpResponse:
     check = invitations.invitation_check(signed)
     if check.outcome is not LinkOutcome.VALID:
         return render_outcome(request, check, signed)
-    domains = _calling_domains(check)
+    domains = check.calling_domains
     if request.method != "POST":
         return _upload_page(request, check, domains, UploadForm(calling_domains=domains))
 
@@ -127,14 +127,6 @@ def render_outcome(request: HttpRequest, check: LinkCheck, signed: str) -> HttpR
 
 def _base_context(check: LinkCheck) -> dict[str, Any]:
     return {"tenant": check.tenant, "invitation": check.invitation}
-
-
-def _calling_domains(check: LinkCheck) -> list[CallingDomain]:
-    return list(
-        CallingDomain.objects.customer_facing()
-        .filter(tenant=check.tenant)
-        .order_by("created_at", "id")
-    )
 
 
 def _upload_page(

@@ -1,0 +1,117 @@
+"""The reads behind the customer's upload page and upload, one round trip each.
+
+The upload page is what every customer opens, and bench/web.py holds it to within a fifth of the
+cost of rendering its form. Built by the ORM, its two reads (the link's invitation with tenant and
+gateway, then the customer-facing calling domains) cost more CPU to compose than the page costs to
+render. Here they are one hand-written SELECT, composed once per process. Which domains are
+customer-facing is still defined in one place, `CallingDomainQuerySet.customer_facing()`: its
+WHERE clause is compiled by Django and embedded here, so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db import connection
+
+from onboarding.models import CallingDomain, Gateway, Tenant, UploadInvitation
+from onboarding.row_reader import RowReader
+
+INVITATIONS = RowReader(UploadInvitation, "i")
+TENANTS = RowReader(Tenant, "t")
+GATEWAYS = RowReader(Gateway, "g")
+# The domain table keeps its own name as its alias: the compiled customer_facing() clause names it.
+DOMAINS = RowReader(CallingDomain, CallingDomain._meta.db_table)
+
+
+@dataclass(frozen=True)
+class _Statements:
+    invitation: str  # params: the customer_facing() params, the invitation's id
+    domains: str  # params: the tenant's id, the customer_facing() params, the gateway's id
+    params: list[object]
+
+
+_statements: dict[str, _Statements] = {}
+
+
+def invitation_with_domains(
+    invitation_id: int,
+) -> tuple[UploadInvitation | None, list[CallingDomain]]:
+    """The invitation, its tenant and gateway attached, and the tenant's customer-facing calling
+    domains in the order they were added (each with the tenant attached)."""
+    statements = _compiled()
+    with connection.cursor() as cursor:
+        cursor.execute(statements.invitation, [*statements.params, invitation_id])
+        rows = cursor.fetchall()
+    if not rows:
+        return None, []
+    first = rows[0]
+    invitation = INVITATIONS.build(first)
+    tenant = TENANTS.build(first, INVITATIONS.width)
+    gateway = GATEWAYS.build(first, INVITATIONS.width + TENANTS.width)
+    if invitation is None or tenant is None or gateway is None:  # inner joins: never
+        return None, []
+    tenant.gateway = gateway
+    invitation.tenant = tenant
+    start = INVITATIONS.width + TENANTS.width + GATEWAYS.width
+    return invitation, _attached(tenant, (DOMAINS.build(row, start) for row in rows))
+
+
+def customer_facing_domains(tenant: Tenant) -> list[CallingDomain]:
+    """`tenant.calling_domains.customer_facing()` in the order they were added, each with the
+    tenant attached; the tenant's gateway is read in the same statement and attached too."""
+    statements = _compiled()
+    with connection.cursor() as cursor:
+        cursor.execute(statements.domains, [tenant.pk, *statements.params, tenant.gateway_id])
+        rows = cursor.fetchall()
+    if not rows:  # the gateway row is always there (PROTECT); only a deleted tenant gets here
+        return []
+    gateway = GATEWAYS.build(rows[0])
+    if gateway is not None:
+        tenant.gateway = gateway
+    return _attached(tenant, (DOMAINS.build(row, GATEWAYS.width) for row in rows))
+
+
+def _attached(tenant: Tenant, domains: Iterable[CallingDomain | None]) -> list[CallingDomain]:
+    found = [domain for domain in domains if domain is not None]
+    for domain in found:
+        domain.tenant = tenant
+    return found
+
+
+def _compiled() -> _Statements:
+    statements = _statements.get(connection.vendor)
+    if statements is None:
+        statements = _statements[connection.vendor] = _compose()
+    return statements
+
+
+def _compose() -> _Statements:
+    quote = connection.ops.quote_name
+    invitation, tenant, gateway = quote("i"), quote("t"), quote("g")
+    facing = CallingDomain.objects.customer_facing()
+    facing_sql, facing_params = facing.query.get_compiler(connection=connection).compile(
+        facing.query.where
+    )
+    domain = quote(DOMAINS.alias)
+    order = f"{domain}.{quote('created_at')}, {domain}.{quote('id')}"
+    invitation_sql = (
+        f"SELECT {INVITATIONS.columns()}, {TENANTS.columns()}, {GATEWAYS.columns()}, "  # noqa: S608 (names from the models, values bound)
+        f"{DOMAINS.columns()} "
+        f"FROM {quote(UploadInvitation._meta.db_table)} {invitation} "
+        f"JOIN {quote(Tenant._meta.db_table)} {tenant} "
+        f"ON {tenant}.{quote('id')} = {invitation}.{quote('tenant_id')} "
+        f"JOIN {quote(Gateway._meta.db_table)} {gateway} "
+        f"ON {gateway}.{quote('id')} = {tenant}.{quote('gateway_id')} "
+        f"LEFT JOIN {domain} "
+        f"ON {domain}.{quote('tenant_id')} = {tenant}.{quote('id')} AND {facing_sql} "
+        f"WHERE {invitation}.{quote('id')} = %s ORDER BY {order}"
+    )
+    domains_sql = (
+        f"SELECT {GATEWAYS.columns()}, {DOMAINS.columns()} "  # noqa: S608 (names from the models, values bound)
+        f"FROM {quote(Gateway._meta.db_table)} {gateway} "
+        f"LEFT JOIN {domain} ON {domain}.{quote('tenant_id')} = %s AND {facing_sql} "
+        f"WHERE {gateway}.{quote('id')} = %s ORDER BY {order}"
+    )
+    return _Statements(invitation_sql, domains_sql, list(facing_params))

@@ -1,0 +1,102 @@
+"""The upload page's one-statement reads return exactly what the ORM's querysets return."""
+
+import pytest
+from django.utils import timezone
+
+from onboarding import domain_moves, upload_reads
+from onboarding.lifecycle import CallingDomainSpec
+from onboarding.models import CallingDomain, Tenant, UploadInvitation
+from tests.live_support import TEST, active_tenant
+from tests.upload_support import invited_tenant, link_path
+
+pytestmark = pytest.mark.django_db
+
+
+def field_values(instance):
+    """Every stored field, as the ORM loads it (JSON lists, aware datetimes, IP strings)."""
+    return {field.attname: getattr(instance, field.attname) for field in instance._meta.fields}
+
+
+def orm_customer_facing(tenant):
+    return list(CallingDomain.objects.customer_facing().filter(tenant=tenant))
+
+
+def tenant_in_every_move_stage():
+    """An active tenant whose domains cover each case customer_facing() decides: a finished
+    switch (old side still in use, new side), a move target waiting for its switch, a retired
+    domain, and a plain one."""
+    tenant = active_tenant("Globex", option="shared", domain="")
+    [shared] = orm_customer_facing(tenant)
+    switched = domain_moves.domain_move_start(
+        tenant=tenant,
+        replaces=shared,
+        spec=CallingDomainSpec(option="onpexip", domain="globex"),
+        actor=TEST,
+    )
+    domain_moves.domain_switch(calling_domain=switched, actor=TEST)
+    abandoned = domain_moves.domain_move_start(
+        tenant=tenant,
+        replaces=switched,
+        spec=CallingDomainSpec(option="onpexip", domain="globex-abandoned"),
+        actor=TEST,
+    )
+    domain_moves.calling_domain_retire(calling_domain=abandoned, actor=TEST)
+    waiting = domain_moves.domain_move_start(
+        tenant=tenant,
+        replaces=switched,
+        spec=CallingDomainSpec(option="onpexip", domain="globex-next"),
+        actor=TEST,
+    )
+    CallingDomain.objects.filter(pk=waiting.pk).update(verified_at=timezone.now())
+    return Tenant.objects.get(pk=tenant.pk), {"shared": shared, "switched": switched}
+
+
+def test_the_domains_read_matches_customer_facing_in_every_move_stage():
+    tenant, domains = tenant_in_every_move_stage()
+    expected = orm_customer_facing(tenant)
+
+    found = upload_reads.customer_facing_domains(tenant)
+
+    assert [d.pk for d in expected] == [domains["switched"].pk]  # the case is the one meant
+    assert [field_values(d) for d in found] == [field_values(d) for d in expected]
+    assert all(d.tenant is tenant for d in found)
+    assert field_values(tenant.gateway) == field_values(tenant.gateway.__class__.objects.get())
+
+
+def test_the_invitation_read_brings_the_tenant_gateway_and_domains_as_the_orm_loads_them():
+    tenant = invited_tenant("Acme")
+    CallingDomain.objects.create(
+        tenant=tenant, option="own", domain="video.acme.test", verified_at=timezone.now()
+    )
+    Tenant.objects.filter(pk=tenant.pk).update(
+        access_scope="selected", access_scope_units=["Sales", "Support"]
+    )
+    link_path(tenant)
+    invitation = UploadInvitation.objects.select_related("tenant__gateway").latest("id")
+
+    found, domains = upload_reads.invitation_with_domains(invitation.pk)
+
+    assert field_values(found) == field_values(invitation)
+    assert field_values(found.tenant) == field_values(invitation.tenant)
+    assert found.tenant.access_scope_units == ["Sales", "Support"]  # JSON, not its text
+    assert field_values(found.tenant.gateway) == field_values(invitation.tenant.gateway)
+    assert [field_values(d) for d in domains] == [
+        field_values(d) for d in orm_customer_facing(tenant)
+    ]
+    assert [d.domain for d in domains] == ["acme.onpexip.com", "video.acme.test"]
+
+
+def test_an_unknown_invitation_reads_as_none():
+    assert upload_reads.invitation_with_domains(987654321) == (None, [])
+
+
+def test_an_invitation_whose_tenant_has_no_customer_facing_domain_still_reads():
+    tenant = invited_tenant("Initech")
+    link_path(tenant)
+    CallingDomain.objects.filter(tenant=tenant).update(retired_at=timezone.now())
+    invitation = UploadInvitation.objects.latest("id")
+
+    found, domains = upload_reads.invitation_with_domains(invitation.pk)
+
+    assert found.pk == invitation.pk and found.tenant.pk == tenant.pk
+    assert domains == []
