@@ -18,10 +18,12 @@ from onboarding.models import (
 )
 
 
-def tenant_context(tenant: Tenant) -> dict[str, Any]:
+def tenant_context(tenant: Tenant, domains: list[CallingDomain] | None = None) -> dict[str, Any]:
+    """What every tenant email shows; `domains`: its customer-facing calling domains, when the
+    caller has them already."""
     return {
         "tenant": tenant,
-        "values": instructions.tenant_values(tenant),
+        "values": instructions.tenant_values(tenant, domains),
         "access_scope_advice": instructions.access_scope_advice(tenant),
         "google_admin_path": instructions.GOOGLE_ADMIN_PATH,
         "google_admin_path_older": instructions.GOOGLE_ADMIN_PATH_OLDER,
@@ -88,14 +90,20 @@ def _new_link_again(tenant: Tenant, idempotency_key: str, now: datetime) -> Outb
     return OutboundEmail.objects.get(idempotency_key=f"new_link:{tenant.pk}:{issued.invitation.pk}")
 
 
-def confirmation_queue(tenant: Tenant, token: SecurityToken, now: datetime) -> OutboundEmail:
+def confirmation_queue(
+    tenant: Tenant,
+    token: SecurityToken,
+    now: datetime,
+    *,
+    domains: list[CallingDomain] | None = None,
+) -> OutboundEmail:
     """The service is ready: to the service-notification contacts."""
     return email_queue(
         kind=EmailKind.CONFIRMATION,
         idempotency_key=f"confirmation:{tenant.pk}:{token.pk}",
         recipients=tenant.service_notification_recipients,
         tenant=tenant,
-        context={**tenant_context(tenant), "token": token},
+        context={**tenant_context(tenant, domains), "token": token},
         now=now,
     )
 

@@ -54,8 +54,13 @@ def calling_domain_values(calling_domain: CallingDomain, tenant: Tenant) -> Goog
     )
 
 
-def tenant_values(tenant: Tenant) -> list[GoogleAdminValues]:
-    domains = tenant.calling_domains.customer_facing().select_related(None)
+def tenant_values(
+    tenant: Tenant, domains: list[CallingDomain] | None = None
+) -> list[GoogleAdminValues]:
+    """The values for each customer-facing calling domain (`domains`, when the caller has just
+    read them)."""
+    if domains is None:
+        domains = list(tenant.calling_domains.customer_facing().select_related(None))
     return [calling_domain_values(d, tenant) for d in domains]
 
 

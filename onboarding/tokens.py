@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from onboarding import emails, gateway_keys, invitations, lifecycle, secrets
+from onboarding import emails, gateway_keys, invitations, lifecycle, secrets, upload_reads
 from onboarding.lifecycle import Actor, TransitionRefused
 from onboarding.models import (
     CallingDomain,
@@ -89,19 +89,31 @@ def token_store(
             emails.token_replaced_queue(tenant, stored, now)
         else:
             lifecycle.tenant_activate(tenant=tenant, actor=actor, now=now, detail=detail)
-            confirmation_queue_if_ready(tenant, stored, now=now)
+            # read under the tenant's lock: a domain verified meanwhile is seen here, or its own
+            # confirmation check sees this token
+            domains = upload_reads.customer_facing_domains(tenant)
+            confirmation_queue_if_ready(tenant, stored, now=now, domains=domains)
     return StoredToken(token=stored, replaced=replaced)
 
 
-def own_domains_ready(tenant: Tenant) -> bool:
-    """Every own domain in use is verified (DNS drift flags hold the confirmation back too)."""
+def own_domains_ready(tenant: Tenant, domains: list[CallingDomain] | None = None) -> bool:
+    """Every own domain in use is verified (DNS drift flags hold the confirmation back too).
+
+    `domains`: the tenant's customer-facing domains, when the caller has just read them.
+    """
+    if domains is not None:
+        return all(domain.is_dns_ready for domain in domains)
     return (
         not CallingDomain.objects.customer_facing().filter(tenant=tenant).dns_not_ready().exists()
     )
 
 
 def confirmation_queue_if_ready(
-    tenant: Tenant, token: SecurityToken | None = None, *, now: datetime | None = None
+    tenant: Tenant,
+    token: SecurityToken | None = None,
+    *,
+    now: datetime | None = None,
+    domains: list[CallingDomain] | None = None,
 ) -> bool:
     """The confirmation goes out once the service is ready: the token that made the tenant
     active is stored, every own domain is verified, and, when the tenant's gateway pulls the
@@ -109,15 +121,16 @@ def confirmation_queue_if_ready(
 
     Called at upload, when a domain verifies and when the feed first serves the token; the
     idempotency key makes repeats harmless. A replacement token never brings a confirmation
-    ("token replaced" went out at upload).
+    ("token replaced" went out at upload). `domains`: the tenant's customer-facing domains, when
+    the caller has just read them under the tenant's lock.
     """
     now = now or timezone.now()
     token = token or SecurityToken.objects.filter(tenant=tenant, state=TokenState.CURRENT).first()
-    if token is None or token.is_replacement or not own_domains_ready(tenant):
+    if token is None or token.is_replacement or not own_domains_ready(tenant, domains):
         return False
     if not gateway_has_token(tenant, token, now=now):
         return False
-    emails.confirmation_queue(tenant, token, now)
+    emails.confirmation_queue(tenant, token, now, domains=domains)
     return True
 
 

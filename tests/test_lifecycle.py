@@ -6,11 +6,13 @@ from datetime import UTC, datetime
 import pytest
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection
+from django.db import connection, transaction
 
 from onboarding import lifecycle
 from onboarding.lifecycle import Actor, CallingDomainSpec, TransitionRefused
 from onboarding.models import AuditEvent, CallingDomain, Gateway, Tenant, TenantStatus
+from tests.live_support import active_tenant
+from tests.upload_support import invited_tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -452,3 +454,25 @@ def test_a_resumed_tenant_whose_dns_verified_meanwhile_is_enabled_when_chosen():
 
     tenant.refresh_from_db()
     assert tenant.status == TenantStatus.INVITED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_activation_that_trusts_the_callers_lock_refuses_to_run_without_one():
+    tenant = invited_tenant("Umbrella")
+
+    with pytest.raises(RuntimeError, match="row lock"):
+        lifecycle.tenant_activate(tenant=tenant, actor=Actor.system("test"))
+
+    with transaction.atomic():
+        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        lifecycle.tenant_activate(tenant=locked, actor=Actor.system("test"))
+    assert Tenant.objects.get(pk=tenant.pk).status == "active"
+
+
+def test_an_activation_from_a_state_that_does_not_allow_it_is_refused():
+    tenant = active_tenant("Hooli")
+
+    with pytest.raises(TransitionRefused), transaction.atomic():
+        lifecycle.tenant_activate(
+            tenant=Tenant.objects.select_for_update().get(pk=tenant.pk), actor=Actor.system("test")
+        )

@@ -17,12 +17,12 @@ ADMIN_LIST = "/admin/onboarding/tenant/"
 
 # one statement: the invitation with its tenant, gateway and customer-facing calling domains
 UPLOAD_PAGE_QUERIES = 1
-# the statement above; then in one transaction: lock the tenant, consume the link, retire any current
-# token, store the new one, the activation (savepoint, status check, conditional update, audit
-# event, release), own domains verified?, does the gateway pull the feed (a usable API key)?,
-# calling domains and the gateway for the email, the email's idempotency check, its insert
-# (savepoint, insert, release); BEGIN, COMMIT
-UPLOAD_POST_QUERIES = 20
+# the statement above; then in one transaction: lock the tenant, consume the link, retire any
+# current token, store the new one, the activation (conditional update, audit event: the upload
+# holds the tenant's lock already), the calling domains with the gateway (own domains verified?
+# and the email's values), does the gateway pull the feed (a usable API key)?, the email's
+# idempotency check, its insert (savepoint, insert, release); BEGIN, COMMIT
+UPLOAD_POST_QUERIES = 15
 # session, user, the session's second-factor device, gateways for the filter, one count, the
 # page of tenants, their calling domains
 ADMIN_LIST_QUERIES = 7
