@@ -1,6 +1,7 @@
-"""SQL for writing many rows at once, cheap on the client: the DNS sweeper writes thousands of
-values a minute, and with one placeholder per value, quoting and binding them (as bulk_create
-and `pk__in=[...]` do) costs more CPU than the DNS lookups themselves.
+"""SQL for writing rows cheaply on the client, where the ORM would take more statements or more
+CPU than the write itself: the DNS sweeper writes thousands of values a minute, and with one
+placeholder per value, quoting and binding them (as bulk_create and `pk__in=[...]` do) costs more
+CPU than the DNS lookups themselves; the outbox records an email once per idempotency key.
 """
 
 from __future__ import annotations
@@ -100,6 +101,39 @@ def _insert_postgresql(
         sql += f" ON CONFLICT ({unique}) DO UPDATE SET {updates}"
     with connection.cursor() as cursor:
         cursor.execute(sql, [*same.values(), json.dumps(rows, default=_json_value)])
+
+
+def insert_unless_present(instance: models.Model, unique_field: str) -> bool:
+    """Insert the unsaved instance unless a row with its `unique_field` value exists already.
+    True, and the instance's primary key set, when it was inserted.
+
+    One statement (ON CONFLICT DO NOTHING RETURNING, on PostgreSQL and SQLite alike), where
+    get_or_create takes a read, a savepoint, the insert and a release: the outbox records an
+    email in every upload this way. A concurrent insert of the same value makes this one wait
+    for it, then find the row.
+    """
+    meta = instance._meta
+    quote = connection.ops.quote_name
+    fields = [field for field in meta.concrete_fields if field is not meta.pk]
+    values = [
+        field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
+    ]
+    sql = (
+        f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 (names from the model, values bound)
+        f"({', '.join(quote(field.column) for field in fields)}) "
+        f"VALUES ({', '.join(['%s'] * len(fields))}) "
+        f"ON CONFLICT ({quote(meta.get_field(unique_field).column)}) DO NOTHING "
+        f"RETURNING {quote(meta.pk.column)}"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, values)
+        inserted = cursor.fetchone()
+    if inserted is None:
+        return False
+    instance.pk = inserted[0]
+    instance._state.adding = False
+    instance._state.db = connection.alias
+    return True
 
 
 def _json_value(value: object) -> str:

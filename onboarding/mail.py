@@ -27,6 +27,7 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from onboarding import secrets
+from onboarding.batch_sql import insert_unless_present
 from onboarding.models import EmailKind, OutboundEmail, OutboxStatus, Tenant
 
 logger = logging.getLogger(__name__)
@@ -84,21 +85,20 @@ def email_queue(
     recipients = [address for address in recipients if address]
     rendered = render(kind, context)
     payload = {"text": rendered.text, "html": rendered.html}
-    row, created = OutboundEmail.objects.get_or_create(
+    row = OutboundEmail(
         idempotency_key=idempotency_key,
-        defaults={
-            "tenant": tenant,
-            "kind": kind,
-            "recipients": recipients,
-            "subject": rendered.subject,
-            "message_ciphertext": secrets.encrypt(json.dumps(payload)),
-            "created_at": now,
-            "next_attempt_at": now,
-            "queued_at": now,
-        },
+        tenant=tenant,
+        kind=kind,
+        recipients=recipients,
+        subject=rendered.subject,
+        message_ciphertext=secrets.encrypt(json.dumps(payload)),
+        created_at=now,
+        next_attempt_at=now,
+        queued_at=now,
     )
-    if created:
-        _after_commit_send(row.pk)
+    if not insert_unless_present(row, "idempotency_key"):
+        return OutboundEmail.objects.get(idempotency_key=idempotency_key)
+    _after_commit_send(row.pk)
     return row
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 from onboarding import lifecycle, mail
 from onboarding.lifecycle import Actor, CallingDomainSpec
 from onboarding.models import EmailKind, OutboundEmail, OutboxStatus, Tenant, TenantStatus
+from tests.concurrency import run_together
 from tests.conftest import point_celery_at
 from tests.services import reserve_port
 
@@ -279,3 +280,48 @@ def test_a_staff_notice_cannot_be_sent_again():
 
     with pytest.raises(ValueError, match="cannot be sent again"):
         mail.email_send_again(smtp_notice)
+
+
+def queue_confirmation(tenant, key="confirmation:test", subject_name=None):
+    from onboarding import emails
+
+    context = {**emails.tenant_context(tenant), "token": None}
+    if subject_name:
+        context["tenant"] = Tenant(name=subject_name)
+    return mail.email_queue(
+        kind=EmailKind.CONFIRMATION,
+        idempotency_key=key,
+        recipients=tenant.service_notification_recipients,
+        tenant=tenant,
+        context=context,
+    )
+
+
+def test_a_repeated_key_returns_the_recorded_email_unchanged_and_queues_no_second_send(
+    django_capture_on_commit_callbacks,
+):
+    tenant = make_tenant()
+    with django_capture_on_commit_callbacks() as first_send:
+        first = queue_confirmation(tenant)
+    with django_capture_on_commit_callbacks() as second_send:
+        second = queue_confirmation(tenant, subject_name="Someone else")
+
+    assert second.pk == first.pk
+    assert OutboundEmail.objects.get().subject == first.subject
+    assert "Someone else" not in second.subject
+    assert (len(first_send), len(second_send)) == (1, 0)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_callers_racing_with_one_key_record_one_email_and_both_get_it():
+    tenant = make_tenant()
+
+    def record():
+        with transaction.atomic():
+            return queue_confirmation(tenant, key="confirmation:race").pk
+
+    results = run_together(record, record)
+
+    assert all(isinstance(result, int) for result in results), results
+    assert results[0] == results[1]
+    assert OutboundEmail.objects.filter(idempotency_key="confirmation:race").count() == 1

@@ -20,9 +20,9 @@ UPLOAD_PAGE_QUERIES = 1
 # the statement above; then in one transaction: lock the tenant, consume the link, retire any
 # current token, store the new one, the activation (conditional update, audit event: the upload
 # holds the tenant's lock already), the calling domains with the gateway (own domains verified?
-# and the email's values), does the gateway pull the feed (a usable API key)?, the email's
-# idempotency check, its insert (savepoint, insert, release); BEGIN, COMMIT
-UPLOAD_POST_QUERIES = 15
+# and the email's values), does the gateway pull the feed (a usable API key)?, the email
+# (inserted unless its idempotency key is recorded); BEGIN, COMMIT
+UPLOAD_POST_QUERIES = 12
 # session, user, the session's second-factor device, gateways for the filter, one count, the
 # page of tenants, their calling domains
 ADMIN_LIST_QUERIES = 7
