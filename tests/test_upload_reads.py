@@ -1,6 +1,7 @@
 """The upload page's one-statement reads return exactly what the ORM's querysets return."""
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from onboarding import domain_moves, upload_reads
@@ -100,3 +101,28 @@ def test_an_invitation_whose_tenant_has_no_customer_facing_domain_still_reads():
 
     assert found.pk == invitation.pk and found.tenant.pk == tenant.pk
     assert domains == []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_on_postgresql_each_connection_prepares_the_read_once_and_a_new_one_again():
+    tenant = invited_tenant("Acme")
+    link_path(tenant)
+    invitation = UploadInvitation.objects.latest("id")
+
+    def prepared_reads():
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_prepared_statements "
+                "WHERE name LIKE 'onboarding_upload_invitation_%%'"
+            )
+            return cursor.fetchone()[0]
+
+    first, _ = upload_reads.invitation_with_domains(invitation.pk)
+    again, _ = upload_reads.invitation_with_domains(invitation.pk)
+    assert prepared_reads() == 1
+    connection.close()  # the next query opens a new session, which has no prepared statements
+    after_reconnect, domains = upload_reads.invitation_with_domains(invitation.pk)
+
+    assert first.pk == again.pk == after_reconnect.pk == invitation.pk
+    assert [d.domain for d in domains] == ["acme.onpexip.com"]
+    assert prepared_reads() == 1
