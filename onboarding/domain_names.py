@@ -6,6 +6,7 @@ them from either module.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 
@@ -143,8 +144,10 @@ def normalize_onpexip_subdomain(raw: str) -> str:
     return f"{label}.{ONPEXIP_PARENT}"
 
 
+@functools.lru_cache(maxsize=4096)
 def display_domain(ascii_name: str) -> str:
-    """The Unicode form of a stored name, for people; never for lookups."""
+    """The Unicode form of a stored name, for people; never for lookups. Cached: idna checks
+    every label of every name each time, on every page and email that shows one."""
     try:
         return idna.decode(ascii_name)
     except (idna.IDNAError, UnicodeError):
