@@ -10,13 +10,14 @@ from onboarding import invitations, lifecycle, secrets, tokens
 from onboarding.lifecycle import Actor
 from onboarding.models import (
     EmailKind,
+    Gateway,
     OutboundEmail,
     SecurityToken,
     TenantStatus,
     TokenState,
     UploadInvitation,
 )
-from tests.upload_support import invited_tenant
+from tests.upload_support import invited_tenant, link_path
 
 pytestmark = pytest.mark.django_db
 
@@ -346,3 +347,15 @@ def test_customers_get_a_bounded_number_of_new_links_a_day(settings):
             actor=Actor.customer("127.0.0.1"),
             now=now + timedelta(minutes=40),
         )
+
+
+def test_the_values_shown_follow_a_gateway_change_at_once(client):
+    tenant = invited_tenant("Acme")
+    path = link_path(tenant)
+    before = client.get(path).content.decode()
+    Gateway.objects.filter(pk=tenant.gateway_id).update(hostname="gw-new.provider.test")
+
+    after = client.get(path).content.decode()
+
+    assert "gw-new.provider.test" not in before
+    assert "gw-new.provider.test" in after

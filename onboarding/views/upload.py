@@ -140,7 +140,9 @@ def _upload_page(
     context = {
         **_base_context(check),
         "form": form,
-        "values": [instructions.calling_domain_values(d, tenant) for d in domains],
+        "values_html": instructions.values_html(
+            [instructions.calling_domain_values(d, tenant) for d in domains]
+        ),
         "access_scope_advice": instructions.access_scope_advice(tenant),
         "google_admin_path": instructions.GOOGLE_ADMIN_PATH,
         "google_admin_path_older": instructions.GOOGLE_ADMIN_PATH_OLDER,
