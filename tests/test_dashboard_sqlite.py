@@ -1,13 +1,7 @@
 """`make run` uses SQLite, which has no percentile_cont: the dashboard falls back to taking the
 median in Python. This runs the page in a separate process on a fresh SQLite file."""
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.sqlite_support import run_on_sqlite
 
 SCRIPT = """
 import json
@@ -46,25 +40,7 @@ print(json.dumps({
 
 
 def test_the_dashboard_works_on_sqlite_with_the_median_taken_in_python(tmp_path):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.sqlite3'}",
-        # nothing leaves this process: no shared Redis, no broker
-        "CACHE_URL": "locmemcache://",
-        "CELERY_BROKER_URL": "memory://",
-    }
-    finished = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-
-    assert finished.returncode == 0, finished.stderr
-    page = json.loads(finished.stdout.strip().splitlines()[-1])
+    page = run_on_sqlite(SCRIPT, tmp_path)
     assert page["status"] == 200
     # 30 days: 1 and 2 days; 90 days: 1, 2, 6 and 9 days (an even count: the mean of 2 and 6)
     assert page["medians"] == [["30 days", "1 day 12 h", "2"], ["90 days", "4 days", "4"]]

@@ -28,26 +28,18 @@ def tenant_in_every_move_stage():
     domain, and a plain one."""
     tenant = active_tenant("Globex", option="shared", domain="")
     [shared] = orm_customer_facing(tenant)
-    switched = domain_moves.domain_move_start(
-        tenant=tenant,
-        replaces=shared,
-        spec=CallingDomainSpec(option="onpexip", domain="globex"),
-        actor=TEST,
-    )
+
+    def move(replaces, domain):
+        spec = CallingDomainSpec(option="onpexip", domain=domain)
+        return domain_moves.domain_move_start(
+            tenant=tenant, replaces=replaces, spec=spec, actor=TEST
+        )
+
+    switched = move(shared, "globex")
     domain_moves.domain_switch(calling_domain=switched, actor=TEST)
-    abandoned = domain_moves.domain_move_start(
-        tenant=tenant,
-        replaces=switched,
-        spec=CallingDomainSpec(option="onpexip", domain="globex-abandoned"),
-        actor=TEST,
-    )
+    abandoned = move(switched, "globex-abandoned")
     domain_moves.calling_domain_retire(calling_domain=abandoned, actor=TEST)
-    waiting = domain_moves.domain_move_start(
-        tenant=tenant,
-        replaces=switched,
-        spec=CallingDomainSpec(option="onpexip", domain="globex-next"),
-        actor=TEST,
-    )
+    waiting = move(switched, "globex-next")
     CallingDomain.objects.filter(pk=waiting.pk).update(verified_at=timezone.now())
     return Tenant.objects.get(pk=tenant.pk), {"shared": shared, "switched": switched}
 

@@ -2,13 +2,7 @@
 the outbox's insert-unless-present must work there too. This runs a customer's upload in a
 separate process on a fresh SQLite file."""
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parent.parent
+from tests.sqlite_support import run_on_sqlite
 
 SCRIPT = """
 import json
@@ -46,25 +40,7 @@ print(json.dumps({
 
 
 def test_an_upload_works_on_sqlite(tmp_path):
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "tests.settings",
-        "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.sqlite3'}",
-        # nothing leaves this process: no shared Redis, no broker
-        "CACHE_URL": "locmemcache://",
-        "CELERY_BROKER_URL": "memory://",
-    }
-    finished = subprocess.run(
-        [sys.executable, "-c", SCRIPT],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-
-    assert finished.returncode == 0, finished.stderr
-    result = json.loads(finished.stdout.strip().splitlines()[-1])
+    result = run_on_sqlite(SCRIPT, tmp_path)
     assert result["page"] == 200
     assert result["domains_shown"] == ["acme.onpexip.com", "video.acme.test"]
     assert result["upload"] == 302
