@@ -14,9 +14,9 @@ from __future__ import annotations
 import hashlib
 import weakref
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from onboarding.models import CallingDomain, Gateway, Tenant, UploadInvitation
 from onboarding.row_reader import RowReader
@@ -38,35 +38,65 @@ class _Statement:
     fixed: list[object]
 
     def rows(self, *keys: int) -> list[tuple[object, ...]]:
-        with connection.cursor() as cursor:
-            if connection.vendor == "postgresql":
-                _prepare_once(self)
-                placeholders = ", ".join(["%s"] * len(keys))
-                cursor.execute(f"EXECUTE {self.name}({placeholders})", list(keys))
-            else:
+        if connection.vendor != "postgresql" or connection.features.uses_server_side_binding:
+            # (psycopg's own prepared statements, with server-side binding, are dropped with
+            # DEALLOCATE ALL on every rollback, ours with them)
+            with connection.cursor() as cursor:
                 cursor.execute(self.sql, [*self.fixed, *keys])
+                return cursor.fetchall()
+        try:
+            return self._execute_prepared(keys)
+        except DatabaseError:
+            # The session lost it, or a migration changed a column it returns ("cached plan must
+            # not change result type"): prepare it anew. Outside a transaction that can be done
+            # at once; inside one, the transaction is aborted, and the next use prepares it.
+            _forget(self)
+            if connection.in_atomic_block:
+                raise
+            return self._execute_prepared(keys)
+
+    def _execute_prepared(self, keys: tuple[int, ...]) -> list[tuple[object, ...]]:
+        with connection.cursor() as cursor:
+            name = _prepared_name(self)
+            cursor.execute(f"EXECUTE {name}({', '.join(['%s'] * len(keys))})", list(keys))
             return cursor.fetchall()
 
 
-# The statements each connection has prepared (a new connection prepares them again).
-_prepared: weakref.WeakKeyDictionary[object, set[str]] = weakref.WeakKeyDictionary()
+@dataclass
+class _Session:
+    """What one connection has prepared: each statement's name in this session."""
+
+    names: dict[str, str] = field(default_factory=dict)
+    renamed: int = 0  # statements prepared anew after a failure get a fresh name
 
 
-def _prepare_once(statement: _Statement) -> None:
+# Per connection; a new connection (a new session) prepares everything again.
+_sessions: weakref.WeakKeyDictionary[object, _Session] = weakref.WeakKeyDictionary()
+
+
+def _prepared_name(statement: _Statement) -> str:
     """Parsing and planning were half of the statement's cost on the server (0.3 of 0.6 ms):
     on PostgreSQL it is prepared once per connection, as part of setting the connection up, so
     it is neither a query of the request nor undone by a rollback (PREPARE is not
     transactional). Needs session-level connections: no transaction-pooling proxy between."""
-    session = connection.connection
-    done = _prepared.setdefault(session, set())
-    if statement.name in done:
-        return
+    session = _sessions.setdefault(connection.connection, _Session())
+    name = session.names.get(statement.name)
+    if name is not None:
+        return name
+    name = statement.name if not session.renamed else f"{statement.name}_{session.renamed}"
     parts = statement.sql.split("%s")
     numbered = "".join(f"{part}${n}" for n, part in enumerate(parts[:-1], start=1)) + parts[-1]
     types = ", ".join(["bigint"] * (len(parts) - 1))
-    with connection.wrap_database_errors, session.cursor() as cursor:
-        cursor.execute(f"PREPARE {statement.name}({types}) AS {numbered}")
-    done.add(statement.name)
+    with connection.wrap_database_errors, connection.connection.cursor() as cursor:
+        cursor.execute(f"PREPARE {name}({types}) AS {numbered}")
+    session.names[statement.name] = name
+    return name
+
+
+def _forget(statement: _Statement) -> None:
+    session = _sessions.get(connection.connection) if connection.connection else None
+    if session is not None and session.names.pop(statement.name, None) is not None:
+        session.renamed += 1
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """The upload page's one-statement reads return exactly what the ORM's querysets return."""
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from onboarding import domain_moves, upload_reads
@@ -118,3 +118,48 @@ def test_on_postgresql_each_connection_prepares_the_read_once_and_a_new_one_agai
     assert first.pk == again.pk == after_reconnect.pk == invitation.pk
     assert [d.domain for d in domains] == ["acme.onpexip.com"]
     assert prepared_reads() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_prepared_read_the_session_lost_is_prepared_anew():
+    """As after a DEALLOCATE, or a migration that changed a column the statement returns."""
+    tenant = invited_tenant("Acme")
+    link_path(tenant)
+    invitation = UploadInvitation.objects.latest("id")
+    upload_reads.invitation_with_domains(invitation.pk)
+
+    def lose_it():
+        with connection.cursor() as cursor:
+            cursor.execute("DEALLOCATE ALL")
+
+    lose_it()
+    found, _ = upload_reads.invitation_with_domains(invitation.pk)  # outside a transaction
+    assert found.pk == invitation.pk
+
+    lose_it()
+    with pytest.raises(DatabaseError), transaction.atomic():  # inside one: that one fails
+        upload_reads.invitation_with_domains(invitation.pk)
+    with transaction.atomic():  # the next prepares it anew
+        found, _ = upload_reads.invitation_with_domains(invitation.pk)
+    assert found.pk == invitation.pk
+
+
+def test_each_read_keeps_to_its_own_tenant_on_a_shared_gateway():
+    first = invited_tenant("Acme")
+    second = invited_tenant("Globex")
+    if second.pk == second.gateway_id:  # keys that differ, so swapped keys would show
+        second = invited_tenant("Initech")
+    assert first.gateway_id == second.gateway_id
+    second_domain = f"{second.name.lower()}.onpexip.com"
+    link_path(first)
+    first_invitation = UploadInvitation.objects.latest("id")
+    link_path(second)
+    second_invitation = UploadInvitation.objects.latest("id")
+
+    _, first_domains = upload_reads.invitation_with_domains(first_invitation.pk)
+    _, second_domains = upload_reads.invitation_with_domains(second_invitation.pk)
+    second_again = upload_reads.customer_facing_domains(Tenant.objects.get(pk=second.pk))
+
+    assert [d.domain for d in first_domains] == ["acme.onpexip.com"]
+    assert [d.domain for d in second_domains] == [second_domain]
+    assert [d.domain for d in second_again] == [second_domain]
