@@ -170,9 +170,13 @@ def tenant_activate(
     actor: Actor,
     now: datetime | None = None,
     detail: dict[str, Any] | None = None,
+    locked: bool = False,
 ) -> Tenant:
-    """The first token is stored: the tenant is active (tokens.token_store calls this, holding
-    the tenant's row lock, so the status it read under the lock is the current one)."""
+    """The first token is stored: the tenant is active (tokens.token_store calls this).
+
+    `locked`: the caller holds the tenant's row lock in its transaction and `tenant` was read
+    under it, so its status is the current one.
+    """
     return _transition(
         tenant,
         action="token_stored",
@@ -181,7 +185,7 @@ def tenant_activate(
         actor=actor,
         now=now,
         detail=detail,
-        status_under_lock=tenant.status,
+        status_under_lock=tenant.status if locked else None,
     )
 
 

@@ -88,7 +88,9 @@ def token_store(
             )
             emails.token_replaced_queue(tenant, stored, now)
         else:
-            lifecycle.tenant_activate(tenant=tenant, actor=actor, now=now, detail=detail)
+            lifecycle.tenant_activate(
+                tenant=tenant, actor=actor, now=now, detail=detail, locked=True
+            )
             # read under the tenant's lock: a domain verified meanwhile is seen here, or its own
             # confirmation check sees this token
             domains = upload_reads.customer_facing_domains(tenant)

@@ -461,18 +461,25 @@ def test_an_activation_that_trusts_the_callers_lock_refuses_to_run_without_one()
     tenant = invited_tenant("Umbrella")
 
     with pytest.raises(RuntimeError, match="row lock"):
-        lifecycle.tenant_activate(tenant=tenant, actor=Actor.system("test"))
+        lifecycle.tenant_activate(tenant=tenant, actor=Actor.system("test"), locked=True)
 
     with transaction.atomic():
         locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
-        lifecycle.tenant_activate(tenant=locked, actor=Actor.system("test"))
+        lifecycle.tenant_activate(tenant=locked, actor=Actor.system("test"), locked=True)
     assert Tenant.objects.get(pk=tenant.pk).status == "active"
 
 
-def test_an_activation_from_a_state_that_does_not_allow_it_is_refused():
+@pytest.mark.django_db(transaction=True)
+def test_an_activation_from_a_state_that_does_not_allow_it_is_refused_and_changes_nothing():
     tenant = active_tenant("Hooli")
+    events = AuditEvent.objects.filter(tenant=tenant).count()
 
     with pytest.raises(TransitionRefused), transaction.atomic():
-        lifecycle.tenant_activate(
-            tenant=Tenant.objects.select_for_update().get(pk=tenant.pk), actor=Actor.system("test")
-        )
+        locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
+        lifecycle.tenant_activate(tenant=locked, actor=Actor.system("test"), locked=True)
+
+    assert Tenant.objects.get(pk=tenant.pk).status == "active"
+    assert AuditEvent.objects.filter(tenant=tenant).count() == events
+    # without the caller's lock it locks and reads for itself, in a savepoint
+    with pytest.raises(TransitionRefused):
+        lifecycle.tenant_activate(tenant=tenant, actor=Actor.system("test"))
