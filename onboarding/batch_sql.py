@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from django.db import connection, models
+from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
 from django.db.models.lookups import Lookup
 
@@ -107,14 +107,19 @@ def insert_unless_present(instance: models.Model, unique_field: str) -> bool:
     """Insert the unsaved instance unless a row with its `unique_field` value exists already.
     True, and the instance's primary key set, when it was inserted.
 
-    One statement (ON CONFLICT DO NOTHING RETURNING, on PostgreSQL and SQLite alike), where
+    One statement (ON CONFLICT DO NOTHING RETURNING, on PostgreSQL and SQLite from 3.35), where
     get_or_create takes a read, a savepoint, the insert and a release: the outbox records an
     email in every upload this way. A concurrent insert of the same value makes this one wait
-    for it, then find the row.
+    for it, then find the row. Like bulk_create it sends no save signals; a model with fields
+    the database computes (db_default, GeneratedField) is refused.
     """
     meta = instance._meta
-    quote = connection.ops.quote_name
     fields = [field for field in meta.concrete_fields if field is not meta.pk]
+    if any(field.generated or field.has_db_default() for field in fields):
+        raise TypeError(f"{meta.label} has database-computed fields: save it with the ORM")
+    if not connection.features.can_return_columns_from_insert:  # SQLite before 3.35
+        return _insert_unless_present_orm(instance, unique_field)
+    quote = connection.ops.quote_name
     values = [
         field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
     ]
@@ -133,6 +138,18 @@ def insert_unless_present(instance: models.Model, unique_field: str) -> bool:
     instance.pk = inserted[0]
     instance._state.adding = False
     instance._state.db = connection.alias
+    return True
+
+
+def _insert_unless_present_orm(instance: models.Model, unique_field: str) -> bool:
+    lookup = {unique_field: getattr(instance, unique_field)}
+    if type(instance)._default_manager.filter(**lookup).exists():
+        return False
+    try:
+        with transaction.atomic():
+            instance.save(force_insert=True)
+    except IntegrityError:
+        return False
     return True
 
 

@@ -10,7 +10,7 @@ from django.test.utils import CaptureQueriesContext
 from onboarding import batch_sql, lifecycle
 from onboarding.batch_sql import AnyOf
 from onboarding.lifecycle import Actor, CallingDomainSpec
-from onboarding.models import CallingDomain, DnsCheck, Tenant
+from onboarding.models import CallingDomain, DnsCheck, OutboundEmail, Tenant
 
 pytestmark = pytest.mark.django_db
 
@@ -79,3 +79,14 @@ def test_any_of_elsewhere_is_a_plain_in_list():
 
     assert sql.endswith("IN (%s, %s)")
     assert params == [3, 5]
+
+
+def test_an_insert_unless_present_refuses_a_model_with_database_computed_fields(monkeypatch):
+    field = OutboundEmail._meta.get_field("subject")
+    monkeypatch.setattr(field, "has_db_default", lambda: True)
+
+    with pytest.raises(TypeError, match="database-computed"):
+        batch_sql.insert_unless_present(
+            OutboundEmail(idempotency_key="k", subject="s"), "idempotency_key"
+        )
+    assert not OutboundEmail.objects.exists()

@@ -47,3 +47,42 @@ def test_an_upload_works_on_sqlite(tmp_path):
     assert result["tokens"] == 1
     assert result["emails"] == ["confirmation", "initial"]
     assert result["after"] == 200 and result["received"]
+
+
+OLD_SQLITE_SCRIPT = """
+import json
+
+import django
+
+django.setup()
+from django.core.management import call_command
+from django.db import connection
+
+call_command("migrate", verbosity=0)
+from onboarding import emails, mail
+from onboarding.models import OutboundEmail
+from tests.upload_support import invited_tenant
+
+connection.features.can_return_columns_from_insert = False  # as on SQLite before 3.35
+tenant = invited_tenant("Acme")
+keys = []
+for name in ("Acme", "Someone else"):
+    context = {**emails.tenant_context(tenant), "token": None}
+    context["tenant"].name = name
+    row = mail.email_queue(kind="confirmation", idempotency_key="confirmation:x",
+                           recipients=["noc@acme.test"], tenant=tenant, context=context)
+    keys.append(row.pk)
+print(json.dumps({
+    "pks": keys,
+    "rows": OutboundEmail.objects.filter(idempotency_key="confirmation:x").count(),
+    "subject": OutboundEmail.objects.get(idempotency_key="confirmation:x").subject,
+}))
+"""
+
+
+def test_where_sqlite_cannot_return_ids_the_outbox_still_records_once_per_key(tmp_path):
+    result = run_on_sqlite(OLD_SQLITE_SCRIPT, tmp_path)
+
+    assert result["pks"][0] is not None and result["pks"][0] == result["pks"][1]
+    assert result["rows"] == 1
+    assert "Someone else" not in result["subject"]
