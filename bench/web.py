@@ -27,14 +27,16 @@ import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import fresh_database  # noqa: E402 (needs ROOT on the path)
+from bench.server_cpu import cpu_used, serving_cpu_seconds  # noqa: E402
 from bench.web_report import Measurement, report  # noqa: E402
 from bench.web_server import Gunicorn  # noqa: E402
-from bench.wrk import get_script, post_script, wrk_run  # noqa: E402
+from bench.wrk import WrkResult, get_script, post_script, wrk_run  # noqa: E402
 
 BENCH_DATABASE = "portal_bench_web"
 ONLY_CHOICES = ("upload-get", "upload-post", "healthz", "admin")
@@ -68,12 +70,18 @@ class Bench:
     def wrk_threads(self, connections: int) -> int:
         return max(1, min(2, connections))
 
+    def timed_wrk_run(self, url: str, **options: Any) -> tuple[WrkResult, dict[str, float]]:
+        """wrk's figures, and the CPU seconds gunicorn, PostgreSQL and Redis used meanwhile."""
+        before = serving_cpu_seconds(self.server.pid)
+        result = wrk_run(url, **options)
+        return result, cpu_used(before, serving_cpu_seconds(self.server.pid))
+
     def run_get(self, target: Target, queries: int) -> None:
         script = get_script(target.headers)
         self._warm_up(target.path, script)
         for connections in self.args.connections:
-            results = [
-                wrk_run(
+            runs = [
+                self.timed_wrk_run(
                     self.server.url(target.path),
                     script=script,
                     connections=connections,
@@ -83,9 +91,9 @@ class Bench:
                 )
                 for _ in range(self.args.repeat)
             ]
-            best = max(results, key=lambda r: r.rps)
+            best, cpu = max(runs, key=lambda run: run[0].rps)
             self.measurements.append(
-                Measurement(target.key, target.label, connections, best, queries=queries)
+                Measurement(target.key, target.label, connections, best, queries=queries, cpu=cpu)
             )
             print(f"  {target.label:<28} {connections:>3} conns  {best.rps:9.1f} req/s", flush=True)
 
@@ -114,7 +122,7 @@ class Bench:
                 count = int(get_rate * seconds * LINKS_PER_EXPECTED_POST) + 100
                 before = web_data.newest_invitation_id()
                 paths = web_data.upload_links(count, label=f"post-{connections}-{attempt}")
-                result = wrk_run(
+                result, cpu = self.timed_wrk_run(
                     self.server.url(paths[0]),
                     script=post_script(
                         paths,
@@ -138,6 +146,7 @@ class Bench:
                     queries=queries,
                     successes=uploads,
                     links=count,
+                    cpu=cpu,
                 )
                 if best is None or measurement.rate > best.rate:
                     best = measurement

@@ -25,6 +25,12 @@ class Gunicorn:
         self.log_path = log_dir / "bench-web-gunicorn.log"
         self.process: subprocess.Popen | None = None
 
+    @property
+    def pid(self) -> int:
+        if self.process is None:
+            raise RuntimeError("gunicorn is not running")
+        return self.process.pid
+
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.port}{path}"
 
