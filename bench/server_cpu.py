@@ -15,27 +15,35 @@ TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
 DATABASE_AND_CACHE = ("postgres", "redis-server")
 
 
-def serving_cpu_seconds(gunicorn_pid: int) -> dict[str, float]:
-    """User and system CPU seconds used so far by the gunicorn master and its workers, and by
-    every PostgreSQL and Redis process (living ones: workers and database sessions outlive a
-    run, so differences between two readings are what the run cost), by kind."""
-    ticks = dict.fromkeys(("gunicorn", *DATABASE_AND_CACHE), 0)
+def serving_cpu_seconds(gunicorn_pid: int) -> dict[int, tuple[str, float]]:
+    """User and system CPU seconds used so far by each serving process: the gunicorn master and
+    its workers, and every PostgreSQL and Redis process, by pid, with its kind."""
+    used: dict[int, tuple[str, float]] = {}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         stat = _stat(entry)
         if stat is None:
             continue
-        pid, name, parent, used = stat
+        pid, name, parent, ticks = stat
         if pid == gunicorn_pid or parent == gunicorn_pid:
-            ticks["gunicorn"] += used
+            used[pid] = ("gunicorn", ticks / TICKS_PER_SECOND)
         elif name in DATABASE_AND_CACHE:
-            ticks[name] += used
-    return {kind: count / TICKS_PER_SECOND for kind, count in ticks.items()}
+            used[pid] = (name, ticks / TICKS_PER_SECOND)
+    return used
 
 
-def cpu_used(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    return {kind: after[kind] - before[kind] for kind in before}
+def cpu_used(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]]
+) -> dict[str, float]:
+    """What the processes used between two readings, by kind. A process that started meanwhile
+    counts whole; one that ended meanwhile (a database session closed after its idle time) is
+    not seen in the second reading, and what it used in between is missed, never subtracted."""
+    spent = dict.fromkeys(("gunicorn", *DATABASE_AND_CACHE), 0.0)
+    for pid, (kind, seconds) in after.items():
+        earlier = before.get(pid)
+        spent[kind] += seconds - (earlier[1] if earlier and earlier[0] == kind else 0.0)
+    return spent
 
 
 def _stat(entry: Path) -> tuple[int, str, int, int] | None:
