@@ -76,6 +76,8 @@ MIDDLEWARE = [
     # issue 7 (items 1, 2, 6): request ids first so every later line carries one; static files
     # before sessions; the CSP header on every response.
     "onboarding.request_context.RequestIdMiddleware",
+    # a form body Django cannot read answers 400 here, before the CSRF check reads it
+    "onboarding.http.UnreadableBodyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     # end of issue 7's middleware
