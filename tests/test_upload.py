@@ -103,6 +103,8 @@ def test_surrounding_whitespace_is_trimmed_from_the_token(client, link):
         ("abc def", "cannot contain spaces"),
         ("abc\u0007def", "control characters"),
         ("abc\u0000def", "Null characters are not allowed"),
+        ("abc\ufffddef", "characters that are not part of a token"),
+        ("\ufffd", "characters that are not part of a token"),
         ("x" * 101, "longer than a token can be"),
     ],
 )
@@ -111,6 +113,34 @@ def test_a_bad_token_is_refused_with_a_message_and_nothing_changes(client, link,
 
     assert response.status_code == 400
     assert message in response.content.decode()
+    assert not SecurityToken.objects.exists()
+    assert not UploadInvitation.objects.filter(used_at__isnull=False).exists()
+
+
+def test_a_token_with_a_percent_encoded_invalid_byte_is_refused_and_nothing_changes(client, link):
+    body = b"token=abc%FFdef&trusted=on"
+
+    response = client.post(link, body, content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 400
+    assert "characters that are not part of a token" in response.content.decode()
+    assert not SecurityToken.objects.exists()
+    assert not UploadInvitation.objects.filter(used_at__isnull=False).exists()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"token=abc\xc3def&trusted=on",
+        b"token=\xed\xa0\x80abc&trusted=on",  # an encoded surrogate: not UTF-8 either
+    ],
+)
+def test_a_form_body_of_raw_bytes_that_are_not_utf8_is_refused(client, link, body):
+    """Django would decode the whole body as Latin-1 and store mojibake as the token."""
+    response = client.post(link, body, content_type="application/x-www-form-urlencoded")
+
+    assert response.status_code == 400
+    assert "could not read" in response.content.decode()
     assert not SecurityToken.objects.exists()
     assert not UploadInvitation.objects.filter(used_at__isnull=False).exists()
 
