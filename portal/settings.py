@@ -403,6 +403,8 @@ MIDDLEWARE.insert(
     "django_otp.middleware.OTPMiddleware",
 )
 MIDDLEWARE += [
+    # after the auth and message middleware: it signs out and leaves a message
+    "onboarding.staff_sessions.StaffSessionExpiryMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -411,6 +413,12 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+# A staff session ends this many hours after sign-in, however active (onboarding/staff_sessions.py);
+# the cookie lasts no longer. Django's default is 14 days, sliding with activity.
+STAFF_SESSION_HOURS = env.int("STAFF_SESSION_HOURS", default=12)
+if STAFF_SESSION_HOURS < 1:
+    raise ImproperlyConfigured("STAFF_SESSION_HOURS must be 1 or more.")
+SESSION_COOKIE_AGE = STAFF_SESSION_HOURS * 3600
 # The admin always asks for a second factor (a TOTP code or a backup code), DEBUG or not:
 # `make run` enrols the demo user and prints its backup codes.
 OTP_TOTP_ISSUER = "Meet interop onboarding"
