@@ -418,3 +418,16 @@ def test_only_administrators_add_a_gateway_api_key(sign_in_as, role, status):
     assert response.status_code == status
     assert GatewayApiKey.objects.count() == (1 if status == 200 else 0)
     assert ("shown only this once" in response.content.decode()) is (status == 200)
+
+
+def test_a_refused_bulk_delete_names_the_action_in_plain_words(sign_in_as):
+    tenant = invited_tenant("Acme")
+    client = sign_in_as(ADMINISTRATORS)
+
+    response = run_action(client, "delete_selected", tenant)
+
+    refused = [m for m in messages_of(response) if "do not have permission" in m]
+    assert refused == [
+        "You do not have permission to “Delete selected tenants”. Nothing was changed."
+    ]
+    assert Tenant.objects.filter(pk=tenant.pk).exists()

@@ -6,6 +6,7 @@ from typing import Any
 
 from django.contrib import messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.contrib.admin.utils import model_format_dict
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from onboarding.http import client_ip
@@ -51,10 +52,18 @@ class ActionPermissionMixin:
             if name in known:
                 messages.error(
                     request,
-                    f"You do not have permission to “{known[name]}”. Nothing was changed.",
+                    f"You do not have permission to “{self._action_text(known[name])}”. "
+                    "Nothing was changed.",
                 )
                 return HttpResponseRedirect(request.get_full_path())
         return super().changelist_view(request, extra_context)
+
+    def _action_text(self, description: str) -> str:
+        """The menu's wording: Django's own descriptions carry %(verbose_name_plural)s."""
+        try:
+            return str(description) % model_format_dict(self.opts)  # type: ignore[attr-defined]
+        except (KeyError, TypeError, ValueError):
+            return str(description)
 
 
 class RevalidateOnUniqueConflictMixin:
