@@ -14,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
@@ -38,6 +39,18 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode("utf-8")).hexdigest()
 
 
+def expiry_validate(*, expires_at: datetime | None, now: datetime | None = None) -> None:
+    """A key's expiry, when it has one, lies in the future: one already past would never work."""
+    now = now or timezone.now()
+    if expires_at is not None and expires_at <= now:
+        raise ValidationError(
+            {
+                "expires_at": "Choose a time in the future, or leave it empty for a key that does "
+                "not expire: a key that has already expired would never work."
+            }
+        )
+
+
 def api_key_issue(
     *,
     gateway: Gateway,
@@ -48,6 +61,7 @@ def api_key_issue(
 ) -> IssuedKey:
     """A new key for the gateway; the gateway's other keys keep working (rotation overlap)."""
     now = now or timezone.now()
+    expiry_validate(expires_at=expires_at, now=now)
     key_id = secrets.token_hex(KEY_ID_BYTES)
     key = f"{KEY_PREFIX}_{key_id}_{secrets.token_urlsafe(KEY_SECRET_BYTES)}"
     with transaction.atomic():

@@ -114,3 +114,31 @@ def test_the_fetch_audit_lists_fetches_read_only(staff_client, client):
     assert "203.0.113.9" in listing.content.decode()
     assert add.status_code == 403
     assert fetch_row.tenant_ids
+
+
+@pytest.mark.parametrize("expires_at", ["2020-01-01 00:00:00", "2000-06-30 12:00:00"])
+def test_a_key_cannot_be_issued_already_expired(staff_client, expires_at):
+    response = add_key(staff_client, expires_at_0=expires_at[:10], expires_at_1=expires_at[11:])
+
+    assert response.status_code == 200  # the form again, with its error
+    assert "Choose a time in the future" in response.content.decode()
+    assert not GatewayApiKey.objects.exists()
+
+
+def test_a_key_with_a_future_expiry_is_issued(staff_client):
+    response = add_key(staff_client, expires_at_0="2099-01-01", expires_at_1="00:00:00")
+
+    assert response.status_code == 200
+    assert "shown only this once" in response.content.decode()
+    assert GatewayApiKey.objects.get().expires_at.year == 2099
+
+
+def test_the_service_refuses_an_expiry_in_the_past_too():
+    from datetime import timedelta
+
+    from django.core.exceptions import ValidationError
+    from django.utils import timezone
+
+    with pytest.raises(ValidationError, match="in the future"):
+        issue_key(expires_at=timezone.now() - timedelta(seconds=1))
+    assert not GatewayApiKey.objects.exists()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -19,6 +20,14 @@ from django.utils.html import format_html, format_html_join
 from onboarding import gateway_keys
 from onboarding.admin.common import ActionPermissionMixin, ReadOnlyAdminMixin, staff_actor
 from onboarding.models import Gateway, GatewayApiKey, GatewayFetch
+
+
+class GatewayApiKeyForm(forms.ModelForm):
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if self.instance.pk is None:
+            gateway_keys.expiry_validate(expires_at=cleaned.get("expires_at"))
+        return cleaned
 
 
 @admin.register(GatewayApiKey)
@@ -38,6 +47,7 @@ class GatewayApiKeyAdmin(ActionPermissionMixin, admin.ModelAdmin):
     search_fields = ["key_id", "label", "gateway__name"]
     readonly_fields = ["key_id", "created_at", "created_by", "revoked_at", "last_used_at"]
     actions = ["revoke_keys"]
+    form = GatewayApiKeyForm
 
     def get_fields(self, request: HttpRequest, obj: GatewayApiKey | None = None) -> list[str]:
         if obj is None:
