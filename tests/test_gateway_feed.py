@@ -159,6 +159,35 @@ def test_an_unchanged_feed_answers_304_with_no_body(client):
     assert response["ETag"] == etag
 
 
+@pytest.mark.parametrize(
+    "sent",
+    [
+        "W/{etag}",
+        '"other", W/{etag}',
+        '{etag}, W/"other"',
+        "*",
+    ],
+)
+def test_if_none_match_compares_etags_weakly(client, sent):
+    active_tenant("Acme")
+    key = issue_key()
+    etag = fetch(client, key)["ETag"]
+
+    response = fetch(client, key, etag=sent.format(etag=etag))
+
+    assert response.status_code == 304
+    assert response["ETag"] == etag
+
+
+def test_another_etag_weak_or_strong_gets_the_feed(client):
+    active_tenant("Acme")
+    key = issue_key()
+    fetch(client, key)
+
+    assert fetch(client, key, etag='W/"something-else"').status_code == 200
+    assert fetch(client, key, etag='"something-else"').status_code == 200
+
+
 def test_a_token_rotation_changes_the_etag(client):
     tenant = active_tenant("Acme")
     key = issue_key()

@@ -42,6 +42,15 @@ def _error(status: int, code: str, message: str, **headers: str) -> JsonResponse
 
 
 @csrf_exempt  # no cookies here: the bearer key is the credential, so no CSRF to guard against
+def _none_match_fails(etag: str, if_none_match: str) -> bool:
+    """True when If-None-Match names the current representation. RFC 9110 (13.1.2) compares
+    If-None-Match weakly: `W/"x"` matches `"x"`, and `*` matches whatever exists."""
+    if if_none_match.strip() == "*":
+        return True
+    opaque = etag.removeprefix("W/")
+    return any(tag.removeprefix("W/") == opaque for tag in parse_etags(if_none_match))
+
+
 @require_GET
 @ratelimit(key=_per_key, rate=lambda g, r: settings.RATE_GATEWAY_FEED_PER_KEY, block=False)
 def gateway_config(request: HttpRequest) -> HttpResponse:
@@ -62,7 +71,7 @@ def gateway_config(request: HttpRequest) -> HttpResponse:
         )
     current = feed.feed_build(api_key.gateway_id)
     ip = client_ip(request)
-    if current.etag in parse_etags(request.META.get("HTTP_IF_NONE_MATCH", "")):
+    if _none_match_fails(current.etag, request.META.get("HTTP_IF_NONE_MATCH", "")):
         feed.fetch_record(api_key=api_key, feed=current, status_code=304, ip_address=ip)
         response = HttpResponse(status=304)
     else:
