@@ -31,7 +31,8 @@ def create_tenants(count: int) -> str:
     """N active tenants with a calling domain and a current token each; returns an API key."""
     from django.utils import timezone
 
-    from onboarding import gateway_keys, secrets
+    from onboarding import gateway_keys
+    from onboarding.infra import encryption
     from onboarding.lifecycle import Actor
     from onboarding.models import CallingDomain, Gateway, SecurityToken, Tenant, TenantStatus
 
@@ -63,8 +64,8 @@ def create_tenants(count: int) -> str:
     SecurityToken.objects.bulk_create(
         SecurityToken(
             tenant=tenant,
-            ciphertext=secrets.encrypt(f"bench-token-{n:06d}-abcdefghijklmnopqrstuvwxyz"),
-            fingerprint=secrets.fingerprint(f"bench-token-{n:06d}"),
+            ciphertext=encryption.encrypt(f"bench-token-{n:06d}-abcdefghijklmnopqrstuvwxyz"),
+            fingerprint=encryption.fingerprint(f"bench-token-{n:06d}"),
             uploaded_at=now,
             fetched_by_gateway_at=now,
         )

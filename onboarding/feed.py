@@ -21,7 +21,8 @@ from django.db import transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
-from onboarding import secrets, tokens
+from onboarding import tokens
+from onboarding.infra import encryption
 from onboarding.models import (
     CallingDomain,
     GatewayApiKey,
@@ -125,7 +126,7 @@ def feed_body(feed: Feed) -> bytes:
             "id": tenant_id,
             "name": name,
             "calling_domains": domains.get(tenant_id, []),
-            "token": {"id": token_pk, "fingerprint": fingerprint, "value": secrets.decrypt(c)},
+            "token": {"id": token_pk, "fingerprint": fingerprint, "value": encryption.decrypt(c)},
         }
         for (tenant_id, name, token_pk, fingerprint, _fetched), c in zip(
             feed.token_rows, feed.ciphertexts, strict=True

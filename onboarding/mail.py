@@ -26,8 +26,8 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from onboarding import secrets
 from onboarding.batch_sql import insert_unless_present
+from onboarding.infra import encryption
 from onboarding.models import EmailKind, OutboundEmail, OutboxStatus, Tenant
 
 logger = logging.getLogger(__name__)
@@ -91,7 +91,7 @@ def email_queue(
         kind=kind,
         recipients=recipients,
         subject=rendered.subject,
-        message_ciphertext=secrets.encrypt(json.dumps(payload)),
+        message_ciphertext=encryption.encrypt(json.dumps(payload)),
         created_at=now,
         next_attempt_at=now,
         queued_at=now,
@@ -187,7 +187,7 @@ def _claim(outbox_ids: Sequence[int], claim_token: str, now: datetime) -> list[O
 
 def _send_one(row: OutboundEmail, connection: Any, claim_token: str) -> int:
     try:
-        payload = json.loads(secrets.decrypt(row.message_ciphertext))
+        payload = json.loads(encryption.decrypt(row.message_ciphertext))
         message = EmailMultiAlternatives(
             subject=row.subject,
             body=payload["text"],
@@ -224,7 +224,7 @@ def _close_quietly(connection: Any) -> None:
 
 def is_permanent(exc: BaseException) -> bool:
     """5xx answers and undecryptable messages will not succeed by trying again."""
-    if isinstance(exc, secrets.DecryptionFailed):
+    if isinstance(exc, encryption.DecryptionFailed):
         return True
     if isinstance(exc, smtplib.SMTPRecipientsRefused):
         return all(code >= 500 for code, _msg in exc.recipients.values())

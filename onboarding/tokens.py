@@ -13,7 +13,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from onboarding import emails, gateway_keys, invitations, lifecycle, secrets, upload_reads
+from onboarding import emails, gateway_keys, invitations, lifecycle, upload_reads
+from onboarding.infra import encryption
 from onboarding.lifecycle import Actor, TransitionRefused
 from onboarding.models import (
     CallingDomain,
@@ -74,8 +75,8 @@ def token_store(
         )
         stored = SecurityToken.objects.create(
             tenant=tenant,
-            ciphertext=secrets.encrypt(token),
-            fingerprint=secrets.fingerprint(token),
+            ciphertext=encryption.encrypt(token),
+            fingerprint=encryption.fingerprint(token),
             uploaded_at=now,
             source_ip=actor.ip_address,
             invitation=invitation,

@@ -14,7 +14,7 @@ app.autodiscover_tasks()
 
 def _connect_request_ids() -> None:
     """A request's id follows the tasks it queues into the worker's log lines."""
-    from onboarding import request_context
+    from onboarding.infra import request_ids as request_context
 
     before_task_publish.connect(request_context.task_publish_add_request_id, weak=False)
     task_prerun.connect(request_context.task_prerun_set_request_id, weak=False)

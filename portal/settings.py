@@ -75,9 +75,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # issue 7 (items 1, 2, 6): request ids first so every later line carries one; static files
     # before sessions; the CSP header on every response.
-    "onboarding.request_context.RequestIdMiddleware",
+    "onboarding.infra.request_ids.RequestIdMiddleware",
     # a form body Django cannot read answers 400 here, before the CSRF check reads it
-    "onboarding.http.UnreadableBodyMiddleware",
+    "onboarding.infra.http.UnreadableBodyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     # end of issue 7's middleware
@@ -142,7 +142,7 @@ RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_FAIL_OPEN = True
 RATELIMIT_VIEW = "onboarding.views.errors.rate_limited"
-RATELIMIT_IP_META_KEY = "onboarding.http.client_ip"
+RATELIMIT_IP_META_KEY = "onboarding.infra.http.client_ip"
 # Behind a proxy: the META key of the header the proxy sets to the client's address, such as
 # HTTP_X_REAL_IP. Empty: REMOTE_ADDR. Never X-Forwarded-For blindly: clients can forge it.
 CLIENT_IP_HEADER = env.str("CLIENT_IP_HEADER", default="")
@@ -354,8 +354,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "redact_links": {"()": "onboarding.log_redaction.RedactSignedLinks"},
-        "request_id": {"()": "onboarding.request_context.RequestIdLogFilter"},
+        "redact_links": {"()": "onboarding.infra.log_redaction.RedactSignedLinks"},
+        "request_id": {"()": "onboarding.infra.request_ids.RequestIdLogFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
@@ -404,7 +404,7 @@ MIDDLEWARE.insert(
 )
 MIDDLEWARE += [
     # after the auth and message middleware: it signs out and leaves a message
-    "onboarding.staff_sessions.StaffSessionExpiryMiddleware",
+    "onboarding.infra.staff_sessions.StaffSessionExpiryMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -430,7 +430,7 @@ AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
-AXES_CLIENT_IP_CALLABLE = "onboarding.http.client_ip"
+AXES_CLIENT_IP_CALLABLE = "onboarding.infra.http.client_ip"
 AXES_LOCKOUT_TEMPLATE = "admin/locked_out.html"
 AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "otp_token"]
 # Audit (django-simple-history): restoring old versions would bypass the lifecycle's rules.

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import json
 
-from onboarding import invitations, lifecycle, secrets, tokens
+from onboarding import invitations, lifecycle, tokens
+from onboarding.infra import encryption
 from onboarding.lifecycle import Actor, CallingDomainSpec
 from onboarding.models import EmailKind, OutboundEmail, Tenant
 from tests.upload_support import invited_tenant
@@ -58,7 +59,7 @@ def tenant_in(status: str, name: str = "Acme") -> Tenant:
 
 def rendered(row: OutboundEmail) -> tuple[str, str]:
     """The text and HTML bodies of an unsent outbox row."""
-    payload = json.loads(secrets.decrypt(row.message_ciphertext))
+    payload = json.loads(encryption.decrypt(row.message_ciphertext))
     return payload["text"], payload["html"]
 
 

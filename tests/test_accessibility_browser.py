@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from onboarding import secrets
+from onboarding.infra import encryption
 from onboarding.models import SecurityToken
 from tests.browser_support import CUSTOMER_PAGES, axe_results, serious_violations
 from tests.upload_support import link_path, prefix_field, shared_domain_tenant
@@ -75,7 +75,7 @@ def test_the_upload_form_is_filled_and_submitted_with_the_keyboard_alone(page, l
     page.keyboard.press("Enter")
 
     page.wait_for_selector("text=We received the token")
-    assert secrets.decrypt(SecurityToken.objects.get(tenant=tenant).ciphertext) == (
+    assert encryption.decrypt(SecurityToken.objects.get(tenant=tenant).ciphertext) == (
         "keyboard-Token_0123456789"
     )
 

@@ -15,7 +15,7 @@ from urllib.parse import quote
 import pytest
 
 from onboarding import invitations
-from onboarding.log_redaction import RedactSignedLinks, redact
+from onboarding.infra.log_redaction import RedactSignedLinks, redact
 from tests.services import GunicornServer
 from tests.upload_support import link_path, shared_domain_tenant
 

@@ -19,7 +19,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from onboarding.request_context import REQUEST_ID_HEADER
+from onboarding.infra.request_ids import REQUEST_ID_HEADER
 from tests.services import GunicornServer
 from tests.upload_support import link_path, prefix_field, shared_domain_tenant
 

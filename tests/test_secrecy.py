@@ -25,7 +25,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 
-from onboarding import mail, secrets
+from onboarding import mail
+from onboarding.infra import encryption
 from onboarding.models import OutboundEmail, OutboxStatus, SecurityToken, Tenant
 from tests.upload_support import invited_tenant, link_path
 
@@ -83,7 +84,7 @@ def uploaded(client, transactional_db, every_log_record, task_messages):
     refused = client.post(link, {"token": token})  # the trusted tick is missing
     stored = client.post(link, {"token": token, "trusted": "on"})
     assert (refused.status_code, stored.status_code) == (400, 302)
-    assert secrets.decrypt(SecurityToken.objects.get(tenant=tenant).ciphertext) == token
+    assert encryption.decrypt(SecurityToken.objects.get(tenant=tenant).ciphertext) == token
     return Upload(token=token, link=link, tenant=tenant, published=task_messages)
 
 
@@ -187,7 +188,7 @@ def test_the_token_is_on_no_admin_page(uploaded, client, staff_user):
 
 def test_the_token_is_in_no_outbox_row_and_no_email_sent(uploaded, smtp_sink):
     rows = list(OutboundEmail.objects.all())
-    unsent = [secrets.decrypt(row.message_ciphertext) for row in rows]
+    unsent = [encryption.decrypt(row.message_ciphertext) for row in rows]
 
     sent = mail.email_send([row.pk for row in rows])
 
@@ -237,12 +238,12 @@ def upload_tokens(client, count: int) -> dict[int, str]:
 
 
 def stored_tokens() -> dict[int, str]:
-    return {t.tenant_id: secrets.decrypt(t.ciphertext) for t in SecurityToken.objects.all()}
+    return {t.tenant_id: encryption.decrypt(t.ciphertext) for t in SecurityToken.objects.all()}
 
 
 def unsent_messages() -> dict[int, str]:
     rows = OutboundEmail.objects.exclude(message_ciphertext="")
-    return {row.pk: secrets.decrypt(row.message_ciphertext) for row in rows}
+    return {row.pk: encryption.decrypt(row.message_ciphertext) for row in rows}
 
 
 @pytest.mark.django_db
@@ -276,8 +277,8 @@ def test_after_rotation_the_old_key_alone_decrypts_nothing_and_never_falls_back(
         *SecurityToken.objects.values_list("ciphertext", flat=True),
         *OutboundEmail.objects.values_list("message_ciphertext", flat=True),
     ]:
-        with pytest.raises(secrets.DecryptionFailed):
-            secrets.decrypt(ciphertext)
+        with pytest.raises(encryption.DecryptionFailed):
+            encryption.decrypt(ciphertext)
 
 
 @pytest.mark.django_db
@@ -302,8 +303,8 @@ def test_rotation_re_encrypts_staff_totp_keys_and_sign_in_still_works(client, st
     assert device.key_ciphertext != before.key_ciphertext
     assert device.bin_key == key
     settings.TOKEN_ENCRYPTION_KEYS = [old]
-    with pytest.raises(secrets.DecryptionFailed):
-        secrets.decrypt(device.key_ciphertext)
+    with pytest.raises(encryption.DecryptionFailed):
+        encryption.decrypt(device.key_ciphertext)
     settings.TOKEN_ENCRYPTION_KEYS = [new]
     response = client.post(
         reverse("admin:login"),

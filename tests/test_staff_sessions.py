@@ -8,7 +8,7 @@ import time
 import pytest
 from django.conf import settings as django_settings
 
-from onboarding.staff_sessions import SIGNED_IN_AT
+from onboarding.infra.staff_sessions import SIGNED_IN_AT
 
 pytestmark = pytest.mark.django_db
 

@@ -3,7 +3,8 @@ Through HTTP against PostgreSQL; never a secret on it."""
 
 import pytest
 
-from onboarding import lifecycle, secrets
+from onboarding import lifecycle
+from onboarding.infra import encryption
 from onboarding.lifecycle import Actor, CallingDomainSpec
 from onboarding.models import CallingDomain, SecurityToken, UploadInvitation
 from tests.feed_support import fetch, issue_key
@@ -101,6 +102,6 @@ def test_the_page_never_shows_the_token_even_decrypted_from_history(client):
 
     page = client.get(path).content.decode()
 
-    assert secrets.decrypt(stored.ciphertext) == TOKEN
+    assert encryption.decrypt(stored.ciphertext) == TOKEN
     assert TOKEN not in page
     assert UploadInvitation.objects.filter(tenant=tenant, used_at__isnull=False).count() == 1

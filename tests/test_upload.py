@@ -6,7 +6,8 @@ import pytest
 from django.core import signing
 from django.utils import timezone
 
-from onboarding import invitations, lifecycle, secrets, tokens
+from onboarding import invitations, lifecycle, tokens
+from onboarding.infra import encryption
 from onboarding.lifecycle import Actor
 from onboarding.models import (
     EmailKind,
@@ -71,8 +72,8 @@ def test_a_valid_upload_stores_the_token_encrypted_and_activates_the_tenant(clie
     assert response["Location"] == link
     stored = SecurityToken.objects.get()
     assert stored.ciphertext != TOKEN and TOKEN not in stored.ciphertext
-    assert secrets.decrypt(stored.ciphertext) == TOKEN
-    assert stored.fingerprint == secrets.fingerprint(TOKEN)
+    assert encryption.decrypt(stored.ciphertext) == TOKEN
+    assert stored.fingerprint == encryption.fingerprint(TOKEN)
     assert stored.source_ip == "127.0.0.1"
     assert stored.tenant.status == TenantStatus.ACTIVE
     confirmation = OutboundEmail.objects.get(kind=EmailKind.CONFIRMATION)
@@ -92,7 +93,7 @@ def test_after_the_upload_the_link_shows_the_received_page(client, link):
 def test_surrounding_whitespace_is_trimmed_from_the_token(client, link):
     upload(client, link, token=f"  {TOKEN}\n")
 
-    assert secrets.decrypt(SecurityToken.objects.get().ciphertext) == TOKEN
+    assert encryption.decrypt(SecurityToken.objects.get().ciphertext) == TOKEN
 
 
 @pytest.mark.parametrize(
@@ -269,7 +270,7 @@ def test_a_second_upload_replaces_the_token_and_keeps_the_previous_for_the_grace
 
     current, previous = SecurityToken.objects.order_by("-uploaded_at", "-id")
     assert (current.state, previous.state) == (TokenState.CURRENT, TokenState.PREVIOUS)
-    assert secrets.decrypt(previous.ciphertext) == TOKEN
+    assert encryption.decrypt(previous.ciphertext) == TOKEN
     assert OutboundEmail.objects.filter(kind=EmailKind.TOKEN_REPLACED).count() == 1
     assert OutboundEmail.objects.filter(kind=EmailKind.CONFIRMATION).count() == 1
 
@@ -288,7 +289,7 @@ def test_previous_tokens_are_destroyed_after_the_grace_period_and_their_history_
     assert (early, late) == (0, 1)
     destroyed = SecurityToken.objects.get(state=TokenState.DESTROYED)
     assert destroyed.ciphertext == ""
-    assert destroyed.fingerprint == secrets.fingerprint(TOKEN)
+    assert destroyed.fingerprint == encryption.fingerprint(TOKEN)
 
 
 def test_the_confirmation_waits_while_an_own_domain_is_unverified(client):

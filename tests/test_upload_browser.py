@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from onboarding import secrets
+from onboarding.infra import encryption
 from onboarding.models import SecurityToken, TenantStatus
 from tests.upload_support import invited_tenant, link_path, prefix_field, shared_domain_tenant
 
@@ -50,7 +50,7 @@ def test_a_customer_uploads_the_token_and_sees_the_received_page(page, link, ten
     page.wait_for_selector("text=We received the token for Globex")
     assert page.url == link
     stored = SecurityToken.objects.get(tenant=tenant)
-    assert secrets.decrypt(stored.ciphertext) == TOKEN
+    assert encryption.decrypt(stored.ciphertext) == TOKEN
     tenant.refresh_from_db()
     assert tenant.status == TenantStatus.ACTIVE
 

@@ -16,7 +16,7 @@ from django.db import transaction
 from hypothesis import event, example, given
 from hypothesis import strategies as st
 
-from onboarding import secrets
+from onboarding.infra import encryption
 from onboarding.models import (
     AuditEvent,
     CallingDomain,
@@ -134,7 +134,7 @@ def test_no_form_answers_500_and_a_refused_one_changes_nothing(
                 f"/upload/{signed}/", body, content_type="application/x-www-form-urlencoded"
             )
         after = snapshot()
-        stored = [secrets.decrypt(t.ciphertext) for t in SecurityToken.objects.all()]
+        stored = [encryption.decrypt(t.ciphertext) for t in SecurityToken.objects.all()]
 
     event(f"answered {response.status_code}")
     assert response.status_code in ANSWERS

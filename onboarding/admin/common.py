@@ -9,7 +9,7 @@ from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.utils import model_format_dict
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
-from onboarding.http import client_ip
+from onboarding.infra.http import client_ip
 from onboarding.lifecycle import Actor
 from onboarding.tenant_creation import UniqueConflict
 

@@ -22,7 +22,7 @@ from django.db import models
 from django_otp.models import Device, ThrottlingMixin, TimestampMixin
 from django_otp.oath import TOTP
 
-from onboarding import secrets
+from onboarding.infra import encryption
 
 TOTP_KEY_BYTES = 20  # 160 bits, as RFC 4226 recommends for HMAC-SHA1
 # Unambiguous lower-case letters and digits (no i, l, o, u): 32 symbols, 5 bits each.
@@ -73,13 +73,13 @@ class StaffTotpDevice(TimestampMixin, ThrottlingMixin, Device):
         """A new confirmed device with a random key; returns the key too (shown once)."""
         key = random.token_bytes(TOTP_KEY_BYTES)
         device = cls.objects.create(
-            user=user, name=name, confirmed=True, key_ciphertext=secrets.encrypt(key.hex())
+            user=user, name=name, confirmed=True, key_ciphertext=encryption.encrypt(key.hex())
         )
         return device, key
 
     @property
     def bin_key(self) -> bytes:
-        return bytes.fromhex(secrets.decrypt(self.key_ciphertext))
+        return bytes.fromhex(encryption.decrypt(self.key_ciphertext))
 
     def verify_token(self, token: Any) -> bool:
         allowed, _ = self.verify_is_allowed()

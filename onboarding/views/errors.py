@@ -1,7 +1,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from onboarding.http import bad_request_page
+from onboarding.infra.http import bad_request_page
 
 
 def rate_limited(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET
 from django_ratelimit.decorators import ratelimit
 
 from onboarding import feed, gateway_keys
-from onboarding.http import client_ip
+from onboarding.infra.http import client_ip
 
 OPENAPI_PATH = Path(__file__).resolve().parent.parent / "api" / "openapi.yaml"
 

@@ -20,7 +20,7 @@ from django_ratelimit.decorators import ratelimit
 
 from onboarding import customer_status, instructions, invitations, tokens
 from onboarding.forms import UploadForm
-from onboarding.http import client_ip
+from onboarding.infra.http import client_ip
 from onboarding.invitations import LinkCheck, LinkOutcome
 from onboarding.lifecycle import Actor, TransitionRefused
 from onboarding.models import CallingDomain

@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from onboarding import secrets
+from onboarding.infra import encryption
 from onboarding.models import OutboundEmail, SecurityToken, StaffTotpDevice
 
 # Rows per transaction: small enough to keep locks short, large enough to be quick.
@@ -61,8 +61,8 @@ class Command(BaseCommand):
                 rows = model.objects.select_for_update().filter(pk__in=chunk).exclude(**{field: ""})
                 for row in rows:
                     try:
-                        setattr(row, field, secrets.reencrypt(getattr(row, field)))
-                    except secrets.DecryptionFailed as exc:
+                        setattr(row, field, encryption.reencrypt(getattr(row, field)))
+                    except encryption.DecryptionFailed as exc:
                         raise CommandError(
                             f"{model.__name__} {row.pk} does not decrypt under any configured "
                             "key; nothing after it was changed. Put the missing key back in "
