@@ -41,7 +41,6 @@ def _error(status: int, code: str, message: str, **headers: str) -> JsonResponse
     return response
 
 
-@csrf_exempt  # no cookies here: the bearer key is the credential, so no CSRF to guard against
 def _none_match_fails(etag: str, if_none_match: str) -> bool:
     """True when If-None-Match names the current representation. RFC 9110 (13.1.2) compares
     If-None-Match weakly: `W/"x"` matches `"x"`, and `*` matches whatever exists."""
@@ -51,6 +50,7 @@ def _none_match_fails(etag: str, if_none_match: str) -> bool:
     return any(tag.removeprefix("W/") == opaque for tag in parse_etags(if_none_match))
 
 
+@csrf_exempt  # no cookies here: the bearer key is the credential, so no CSRF to guard against
 @require_GET
 @ratelimit(key=_per_key, rate=lambda g, r: settings.RATE_GATEWAY_FEED_PER_KEY, block=False)
 def gateway_config(request: HttpRequest) -> HttpResponse:
