@@ -15,7 +15,8 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from onboarding import invitations, lifecycle, rules
+from onboarding import invitations, lifecycle
+from onboarding.domain import calling_domains
 from onboarding.lifecycle import Actor, CallingDomainSpec
 from onboarding.models import CallingDomain, Gateway, Tenant, TenantStatus, UploadInvitation
 
@@ -46,13 +47,13 @@ def tenants_add(count: int, *, label: str) -> None:
     gateway = Gateway.objects.get(is_default=True)
     now = timezone.now()
     used_prefixes = set(
-        CallingDomain.objects.filter(option=rules.CallingDomainOption.SHARED).values_list(
+        CallingDomain.objects.filter(option=calling_domains.CallingDomainOption.SHARED).values_list(
             "prefix", flat=True
         )
     )
     free_prefixes = iter(
         str(p)
-        for p in range(rules.SHARED_PREFIX_FIRST, rules.SHARED_PREFIX_LAST + 1)
+        for p in range(calling_domains.SHARED_PREFIX_FIRST, calling_domains.SHARED_PREFIX_LAST + 1)
         if str(p) not in used_prefixes
     )
     with transaction.atomic():
@@ -91,7 +92,7 @@ def _calling_domains(tenant: Tenant, n: int, free_prefixes, now) -> list[Calling
         domains = [
             CallingDomain(
                 tenant=tenant,
-                option=rules.CallingDomainOption.OWN,
+                option=calling_domains.CallingDomainOption.OWN,
                 domain=f"video.{tenant.name}.test",
                 verified_at=verified,
                 next_check_at=now + timedelta(hours=1),
@@ -103,7 +104,7 @@ def _calling_domains(tenant: Tenant, n: int, free_prefixes, now) -> list[Calling
         domains = [
             CallingDomain(
                 tenant=tenant,
-                option=rules.CallingDomainOption.ONPEXIP,
+                option=calling_domains.CallingDomainOption.ONPEXIP,
                 domain=tenant.name,
                 retired_at=retired,
             )
@@ -113,9 +114,9 @@ def _calling_domains(tenant: Tenant, n: int, free_prefixes, now) -> list[Calling
         domains.append(
             CallingDomain(
                 tenant=tenant,
-                option=rules.CallingDomainOption.SHARED,
+                option=calling_domains.CallingDomainOption.SHARED,
                 domain="",
-                meeting_id_length=rules.MeetingIdLength.SHORT,
+                meeting_id_length=calling_domains.MeetingIdLength.SHORT,
                 prefix=prefix,
                 retired_at=retired,
             )
@@ -158,7 +159,9 @@ def upload_links(count: int, *, label: str) -> list[str]:
         )
         CallingDomain.objects.bulk_create(
             [
-                CallingDomain(tenant=t, option=rules.CallingDomainOption.ONPEXIP, domain=t.name)
+                CallingDomain(
+                    tenant=t, option=calling_domains.CallingDomainOption.ONPEXIP, domain=t.name
+                )
                 for t in tenants
             ],
             batch_size=BULK_BATCH,

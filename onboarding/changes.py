@@ -1,10 +1,10 @@
 """Changing a live tenant: its settings and its gateway's values (moves: domain_moves.py).
 
-Every change is validated by the model rules (`rules.py` through `full_clean`), recorded in the
-audit trail with old and new values, and, when the customer must change something in Google
-Admin (or in their DNS), tells the token-upload contacts exactly what, old -> new. The token is
-never touched. Rows are locked calling domains first, then the tenant: the order the DNS writer
-uses, so the two cannot deadlock.
+Every change is validated by the model rules (`domain/calling_domains.py` through `full_clean`),
+recorded in the audit trail with old and new values, and, when the customer must change
+something in Google Admin (or in their DNS), tells the token-upload contacts exactly what,
+old -> new. The token is never touched. Rows are locked calling domains first, then the
+tenant: the order the DNS writer uses, so the two cannot deadlock.
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from onboarding import lifecycle, rules
+from onboarding import lifecycle
+from onboarding.domain import calling_domains, domain_names
+from onboarding.domain.calling_domains import AccessScope, MeetingIdLength, RuleWarning
 from onboarding.lifecycle import Actor, TransitionRefused
 from onboarding.models import CallingDomain, Gateway, Tenant, TenantStatus
-from onboarding.rules import AccessScope, MeetingIdLength, RuleWarning
 
 S = TenantStatus
 
@@ -103,7 +104,7 @@ def settings_snapshot(tenant: Tenant) -> Snapshot:
         ("Name", ""): (tenant.name, False),
     }
     for domain in domains:
-        where = rules.display_domain(domain.domain)
+        where = domain_names.display_domain(domain.domain)
         short = domain.meeting_id_length == MeetingIdLength.SHORT
         values[("Meeting ID length", where)] = ("Short" if short else "Long", True)
         values[("Meeting ID prefix", where)] = (
@@ -111,7 +112,7 @@ def settings_snapshot(tenant: Tenant) -> Snapshot:
             True,
         )
         values[("Additional gateway for Skype for Business users", where)] = (
-            f"ticked, hostname {rules.SFB_GATEWAY_HOSTNAME}"
+            f"ticked, hostname {calling_domains.SFB_GATEWAY_HOSTNAME}"
             if domain.sfb_additional_gateway
             else "not ticked",
             True,
@@ -122,7 +123,7 @@ def settings_snapshot(tenant: Tenant) -> Snapshot:
 
 
 def _domain_label(domain: CallingDomain) -> str:
-    name = rules.display_domain(domain.domain)
+    name = domain_names.display_domain(domain.domain)
     return f"{name} (prefix {domain.prefix})" if domain.prefix else name
 
 
@@ -199,10 +200,10 @@ def _domain_change(tenant: Tenant, pk: int, requested: DomainSettings) -> list[R
     if calling_domain is None:
         raise ValidationError("That calling domain is not one this tenant uses now.")
     length = requested.meeting_id_length or calling_domain.meeting_id_length
-    rules.check_shared_stays_short(option=calling_domain.option, meeting_id_length=length)
+    calling_domains.check_shared_stays_short(option=calling_domain.option, meeting_id_length=length)
     if requested.prefix is not None:
         calling_domain.prefix = requested.prefix
-    calling_domain.prefix = rules.prefix_after_length_change(
+    calling_domain.prefix = calling_domains.prefix_after_length_change(
         option=calling_domain.option,
         previous_length=calling_domain.meeting_id_length,
         new_length=length,

@@ -27,7 +27,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from onboarding import dns, dns_notices
+from onboarding import dns, dns_lookup, dns_notices
 from onboarding.batch_sql import AnyOf, bulk_insert
 from onboarding.dns_schedule import (
     BACKOFF,
@@ -41,8 +41,8 @@ from onboarding.dns_schedule import (
     dns_outcome,
 )
 from onboarding.dns_status import DnsStatusRow, dns_status_table
+from onboarding.domain.calling_domains import CallingDomainOption
 from onboarding.models import CallingDomain, DnsCheck, DomainVerdict, TenantStatus
-from onboarding.rules import CallingDomainOption
 
 # Callers import these from here, where they lived before the module was split.
 __all__ = [
@@ -180,7 +180,7 @@ def _run(
 ) -> SweepResult:
     """Keep the pool fed from `claim`, collect finished checks, write them in batches."""
     result = SweepResult()
-    pool = _CheckPool(concurrency, dns.configured_nameservers())
+    pool = _CheckPool(concurrency, dns_lookup.configured_nameservers())
     batch: list[tuple[_Target, dns.DomainCheck]] = []
     most = CLAIMED_POOLS * concurrency
     refill_at = most - max(1, int(most * REFILL_SHARE))
@@ -217,7 +217,7 @@ class _CheckPool:
     domain, which the lookups would pay for in GIL time.
     """
 
-    def __init__(self, size: int, nameservers: dns.Nameservers | None) -> None:
+    def __init__(self, size: int, nameservers: dns_lookup.Nameservers | None) -> None:
         self.size = size
         self.nameservers = nameservers
         self.todo: queue.SimpleQueue[_Target | None] = queue.SimpleQueue()
@@ -259,7 +259,7 @@ class _CheckPool:
             self.finished.put((target, _check(target, self.nameservers)))
 
 
-def _check(target: _Target, nameservers: dns.Nameservers | None) -> dns.DomainCheck:
+def _check(target: _Target, nameservers: dns_lookup.Nameservers | None) -> dns.DomainCheck:
     try:
         return dns.domain_check(
             domain=target.domain,

@@ -11,9 +11,10 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q
 
-from onboarding import dns, lifecycle, rules, tokens
+from onboarding import dns, lifecycle, tokens
 from onboarding.batch_sql import AnyOf, bulk_insert
 from onboarding.dns_schedule import DomainState
+from onboarding.domain import domain_names
 from onboarding.mail import email_queue
 from onboarding.models import (
     ActorKind,
@@ -130,7 +131,7 @@ def _staff_email(
         context={
             "tenant": tenant,
             "tenant_status": lifecycle.status_label(tenant),
-            "domain": rules.display_domain(calling_domain.domain),
+            "domain": domain_names.display_domain(calling_domain.domain),
             "checked_at": now,
             "records": [
                 {

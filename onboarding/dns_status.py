@@ -39,7 +39,7 @@ def dns_status_table(calling_domain: CallingDomain) -> list[DnsStatusRow]:
     ("add this record", "this record points to X; it must point to Y")."""
     checks = {(c.record_name, c.record_type): c for c in calling_domain.dns_checks.all()}
     rows = []
-    for record in dns.calling_domain_expected_records(calling_domain):
+    for record in calling_domain.expected_records():
         check = checks.get((record.name, record.rdtype))
         if check is not None and check.expected_value != record.value:
             check = None  # checked against an older expectation (the gateway changed since)

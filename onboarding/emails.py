@@ -166,7 +166,6 @@ def dns_instructions_queue(
     tenant: Tenant, calling_domain: CallingDomain, idempotency_key: str, now: datetime
 ) -> OutboundEmail:
     """The records to publish, the ownership code and the DNS status link."""
-    from onboarding import dns
 
     return email_queue(
         kind=EmailKind.DNS_INSTRUCTIONS,
@@ -176,7 +175,7 @@ def dns_instructions_queue(
         context={
             **tenant_context(tenant),
             "calling_domain": calling_domain,
-            "records": dns.calling_domain_expected_records(calling_domain),
+            "records": calling_domain.expected_records(),
             "dns_status_url": invitations.dns_status_url(tenant),
         },
         now=now,

@@ -22,6 +22,7 @@ from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
 from onboarding import tokens
+from onboarding.domain.calling_domains import SFB_GATEWAY_HOSTNAME, CallingDomainOption
 from onboarding.infra import encryption
 from onboarding.models import (
     CallingDomain,
@@ -32,7 +33,6 @@ from onboarding.models import (
     TenantStatus,
     TokenState,
 )
-from onboarding.rules import SFB_GATEWAY_HOSTNAME, CallingDomainOption
 
 # Bumped when the shape of the feed changes, so every gateway's cached copy is invalidated.
 FEED_VERSION = "1"

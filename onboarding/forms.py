@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from onboarding import rules
+from onboarding.domain import token_format
 
 _SEPARATORS = re.compile(r"[\s,;]+")
 
@@ -107,7 +107,7 @@ class UploadForm(forms.Form):
         self.order_fields([*(n for n in self.fields if n != "trusted"), "trusted"])
 
     def clean_token(self) -> str:
-        return rules.normalize_token(
+        return token_format.normalize_token(
             self.cleaned_data.get("token"), max_length=settings.TOKEN_MAX_LENGTH
         )
 

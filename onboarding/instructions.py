@@ -11,9 +11,9 @@ from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
-from onboarding import rules
+from onboarding.domain import calling_domains, domain_names
+from onboarding.domain.calling_domains import AccessScope, CallingDomainOption, MeetingIdLength
 from onboarding.models import CallingDomain, Tenant
-from onboarding.rules import AccessScope, CallingDomainOption, MeetingIdLength
 
 # Google Admin's menu path, in the current console and in older ones (domain.md, "The journey").
 GOOGLE_ADMIN_PATH = "Apps > Google Workspace > Google Meet > Interoperability tokens"
@@ -41,18 +41,20 @@ def calling_domain_values(calling_domain: CallingDomain, tenant: Tenant) -> Goog
     short = calling_domain.meeting_id_length == MeetingIdLength.SHORT
     return GoogleAdminValues(
         domain=calling_domain.domain,
-        domain_display=rules.display_domain(calling_domain.domain),
+        domain_display=domain_names.display_domain(calling_domain.domain),
         option_label=CallingDomainOption(calling_domain.option).label,
         meeting_id_length="Short" if short else "Long",
         gateway_ip=gateway.ip_address,
         gateway_hostname=gateway.hostname,
         prefix=calling_domain.prefix if short else "",
-        sfb_instruction=rules.sfb_instruction(
+        sfb_instruction=calling_domains.sfb_instruction(
             option=calling_domain.option,
             sfb_additional_gateway=calling_domain.sfb_additional_gateway,
         ),
-        sfb_hostname=rules.SFB_GATEWAY_HOSTNAME if calling_domain.sfb_additional_gateway else "",
-        example_dial_string=rules.example_dial_string(
+        sfb_hostname=calling_domains.SFB_GATEWAY_HOSTNAME
+        if calling_domain.sfb_additional_gateway
+        else "",
+        example_dial_string=calling_domains.example_dial_string(
             domain=calling_domain.domain,
             meeting_id_length=calling_domain.meeting_id_length,
             prefix=calling_domain.prefix,

@@ -19,9 +19,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from onboarding import rules
+from onboarding.domain import calling_domains, domain_names
+from onboarding.domain.calling_domains import CallingDomainOption
 from onboarding.models import CallingDomain
-from onboarding.rules import CallingDomainOption
 
 # How often to re-pick a prefix when another transaction took ours first. Collisions are rare
 # (random choice among the free ones); this bound only stops a pathological loop.
@@ -31,9 +31,10 @@ PREFIX_ALLOCATION_ATTEMPTS = 50
 class PrefixPoolExhausted(Exception):
     def __init__(self) -> None:
         self.message = (
-            f"All {rules.SHARED_PREFIX_POOL_SIZE:,} shared-domain prefixes "
-            f"({rules.SHARED_PREFIX_FIRST}-{rules.SHARED_PREFIX_LAST}) are allocated or in "
-            f"quarantine. Put this tenant on an {rules.ONPEXIP_PARENT} subdomain or its own "
+            f"All {calling_domains.SHARED_PREFIX_POOL_SIZE:,} shared-domain prefixes "
+            f"({calling_domains.SHARED_PREFIX_FIRST}-{calling_domains.SHARED_PREFIX_LAST}) are "
+            "allocated or in "
+            f"quarantine. Put this tenant on an {domain_names.ONPEXIP_PARENT} subdomain or its own "
             "domain instead."
         )
         super().__init__(self.message)
@@ -73,7 +74,7 @@ def shared_prefix_allocate(calling_domain: CallingDomain, *, now: datetime | Non
     now = now or timezone.now()
     for _attempt in range(PREFIX_ALLOCATION_ATTEMPTS):
         blocked, reusable = _held_prefixes(now)
-        candidates = [p for p in rules.shared_prefix_candidates() if p not in blocked]
+        candidates = [p for p in calling_domains.shared_prefix_candidates() if p not in blocked]
         fresh = [p for p in candidates if p not in reusable]
         if not candidates:
             raise PrefixPoolExhausted()
@@ -112,7 +113,7 @@ def _take_back(prefix: str, now: datetime) -> bool:
 
 def shared_prefixes_free(*, now: datetime | None = None) -> int:
     blocked, _reusable = _held_prefixes(now or timezone.now())
-    return rules.SHARED_PREFIX_POOL_SIZE - len(blocked)
+    return calling_domains.SHARED_PREFIX_POOL_SIZE - len(blocked)
 
 
 def shared_prefixes_quarantined(*, now: datetime | None = None) -> Q:

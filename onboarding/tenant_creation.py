@@ -20,10 +20,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model
 from django.utils import timezone
 
-from onboarding import rules
+from onboarding.domain import calling_domains
+from onboarding.domain.calling_domains import AccessScope, CallingDomainOption, RuleWarning
 from onboarding.models import CallingDomain, Gateway, Tenant
 from onboarding.prefixes import shared_prefix_allocate
-from onboarding.rules import AccessScope, CallingDomainOption, RuleWarning
 
 if TYPE_CHECKING:
     from onboarding.lifecycle import Actor
@@ -59,7 +59,7 @@ class CallingDomainSpec:
             option=self.option,
             domain=self.domain,
             meeting_id_length=self.meeting_id_length
-            or rules.default_meeting_id_length(self.option),
+            or calling_domains.default_meeting_id_length(self.option),
             prefix=self.prefix,
             sfb_additional_gateway=self.sfb_additional_gateway,
         )
@@ -127,8 +127,10 @@ def tenant_domains_validate(tenant: Tenant, domains: Sequence[CallingDomain]) ->
         calling_domain.full_clean(exclude=["tenant"])
         warnings.extend(calling_domain.rule_warnings)
     names = [d.domain for d in domains]
-    rules.check_no_repeated_domains(names)
-    rules.check_teams_clash(calling_domains=names, teams_domains=tenant.teams_interop_domains)
+    calling_domains.check_no_repeated_domains(names)
+    calling_domains.check_teams_clash(
+        calling_domains=names, teams_domains=tenant.teams_interop_domains
+    )
     return _unique(warnings)
 
 

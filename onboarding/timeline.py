@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from onboarding import rules
+from onboarding.domain import calling_domains, domain_names
 from onboarding.models import AuditEvent, CallingDomain, Gateway, Tenant
 
 HISTORY = "change"
@@ -157,9 +157,9 @@ def _event_entries(tenant: Tenant) -> list[TimelineEntry]:
 
 
 def _domain_label(record: Any) -> str:
-    if record.option == rules.CallingDomainOption.SHARED:
+    if record.option == calling_domains.CallingDomainOption.SHARED:
         return f"{record.domain} (prefix {record.prefix})" if record.prefix else record.domain
-    return rules.display_domain(record.domain) if record.domain else "(blank)"
+    return domain_names.display_domain(record.domain) if record.domain else "(blank)"
 
 
 def _label(record: Any, name: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from onboarding import lifecycle, tokens
+from onboarding.domain.calling_domains import CallingDomainOption
 from onboarding.lifecycle import Actor, CallingDomainSpec
 from onboarding.models import (
     ActorKind,
@@ -25,7 +26,6 @@ from onboarding.models import (
     TenantStatus,
     UploadInvitation,
 )
-from onboarding.rules import CallingDomainOption
 
 S = TenantStatus
 # the mix of states, repeated: mostly active, some waiting, a few of the rest

@@ -12,9 +12,9 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from onboarding import lifecycle
+from onboarding.domain.calling_domains import CallingDomainOption
 from onboarding.lifecycle import CallingDomainSpec
 from onboarding.models import AuditEvent, CallingDomain, Tenant, TenantStatus
-from onboarding.rules import CallingDomainOption
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

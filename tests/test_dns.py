@@ -7,7 +7,8 @@ import dns.resolver
 import pytest
 
 from onboarding import dns as portal_dns
-from onboarding import rules
+from onboarding import dns_lookup
+from onboarding.domain import dns_records, domain_names
 from onboarding.models import DnsVerdict, DomainVerdict
 
 DOMAIN = "video.acme.test"
@@ -197,7 +198,7 @@ def test_an_ownership_record_with_another_code_is_a_mismatch(dns_server):
 
 
 def test_an_idn_domain_is_queried_in_its_stored_ascii_form(dns_server):
-    domain = rules.normalize_domain_name("video.bücher.example")
+    domain = domain_names.normalize_domain_name("video.bücher.example")
     publish(dns_server, domain=domain)
 
     result = check(domain=domain)
@@ -261,7 +262,7 @@ def test_the_authoritative_servers_are_found_at_the_zone_cut(dns_server):
     resolver = dns.resolver.Resolver(configure=False)
     resolver.nameservers, resolver.port = ["127.0.0.1"], dns_server.port
 
-    servers = portal_dns.authoritative_servers(
+    servers = dns_lookup.authoritative_servers(
         dns.name.from_text(f"_sip._tcp.{DOMAIN}"),
         timeout=1,
         deadline=time.monotonic() + 2,
@@ -275,7 +276,7 @@ def test_the_authoritative_servers_are_found_at_the_zone_cut(dns_server):
 def test_the_expected_srv_records_come_from_the_setting(settings):
     settings.DNS_EXPECTED_SRV_RECORDS = ["_sip._udp:5062"]
 
-    expected = portal_dns.expected_records(domain=DOMAIN, sip_host=GATEWAY, ownership_code=CODE)
+    expected = dns_records.expected_records(domain=DOMAIN, sip_host=GATEWAY, ownership_code=CODE)
 
     assert [(r.name, r.rdtype, r.value) for r in expected] == [
         (f"_sip._udp.{DOMAIN}.", "SRV", f"port 5062 target {GATEWAY}."),
@@ -289,7 +290,7 @@ def test_a_malformed_expected_srv_setting_is_refused(settings):
     settings.DNS_EXPECTED_SRV_RECORDS = ["_sip._tcp"]
 
     with pytest.raises(ImproperlyConfigured, match="label:port"):
-        portal_dns.expected_srv_specs()
+        dns_records.expected_srv_specs()
 
 
 @pytest.mark.parametrize(
@@ -306,13 +307,13 @@ def test_a_malformed_expected_srv_setting_is_refused(settings):
     ],
 )
 def test_fix_hints_say_in_plain_words_what_to_do(verdict, found, hint):
-    record = portal_dns.expected_records(domain=DOMAIN, sip_host=GATEWAY, ownership_code=CODE)[1]
+    record = dns_records.expected_records(domain=DOMAIN, sip_host=GATEWAY, ownership_code=CODE)[1]
 
     assert portal_dns.fix_hint(record, verdict, found) == hint
 
 
 def test_the_ownership_hint_says_the_record_must_stay():
-    record = portal_dns.expected_records(domain=DOMAIN, sip_host=GATEWAY, ownership_code=CODE)[-1]
+    record = dns_records.expected_records(domain=DOMAIN, sip_host=GATEWAY, ownership_code=CODE)[-1]
 
     assert "must stay" in portal_dns.fix_hint(record, "ok", [])
     assert "must stay" in portal_dns.fix_hint(record, "missing", [])

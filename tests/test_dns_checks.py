@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
-from onboarding import dns, dns_checks, lifecycle, mail
+from onboarding import dns_checks, lifecycle, mail
 from onboarding.lifecycle import Actor, CallingDomainSpec
 from onboarding.models import (
     AuditEvent,
@@ -43,7 +43,7 @@ def own_domain(tenant):
 
 def publish(server, calling_domain, skip=()):
     """The records exactly as the instructions tell the customer to add them."""
-    for record in dns.calling_domain_expected_records(calling_domain):
+    for record in calling_domain.expected_records():
         if not record.name.startswith(tuple(skip)):
             server.add(record.zone_line)
 
@@ -200,7 +200,7 @@ def test_an_unknown_verdict_never_counts_as_a_failure_nor_unverifies(dns_server)
     domain = verified_active_domain(dns_server)
     dns_server.remove(f"_sip._tcp.{domain.domain}")
     sweep_when_due(domain)
-    for record in dns.calling_domain_expected_records(domain):
+    for record in domain.expected_records():
         dns_server.servfail(record.name)
 
     sweep_when_due(domain)

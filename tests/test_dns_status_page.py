@@ -25,9 +25,8 @@ def status_path(tenant):
 
 
 def publish_all(server, calling_domain):
-    from onboarding import dns
 
-    for record in dns.calling_domain_expected_records(calling_domain):
+    for record in calling_domain.expected_records():
         server.add(record.zone_line)
 
 

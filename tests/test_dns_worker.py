@@ -3,7 +3,7 @@ DNS server: the worker asks the DNS server on loopback, as production asks the i
 
 import pytest
 
-from onboarding import dns, lifecycle
+from onboarding import lifecycle
 from onboarding.lifecycle import Actor, CallingDomainSpec
 from onboarding.models import CallingDomain, DnsCheck, Heartbeat
 from tests.services import wait_until
@@ -21,7 +21,7 @@ def test_the_sweep_task_on_a_worker_verifies_a_domain_that_is_due(celery_workers
         actor=Actor.system("test"),
     ).tenant
     domain = CallingDomain.objects.get(tenant=tenant)
-    dns_server.add(*(r.zone_line for r in dns.calling_domain_expected_records(domain)))
+    dns_server.add(*(r.zone_line for r in domain.expected_records()))
     celery_workers(DNS_NAMESERVERS="127.0.0.1", DNS_PORT=str(dns_server.port))
 
     sweep_dns.delay()

@@ -7,7 +7,8 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from onboarding import domain_moves, instructions, lifecycle, prefixes, rules
+from onboarding import domain_moves, instructions, lifecycle, prefixes
+from onboarding.domain import calling_domains
 from onboarding.lifecycle import CallingDomainSpec, TransitionRefused
 from onboarding.models import AuditEvent, CallingDomain, EmailKind, Gateway, OutboundEmail, Tenant
 from tests.live_support import TEST, active_tenant, rendered, settings_changed_emails, tenant_in
@@ -102,7 +103,7 @@ def test_retiring_the_replaced_shared_domain_quarantines_its_prefix():
     old.refresh_from_db()
     assert old.retired_at is not None and old.next_check_at is None
     assert CallingDomain.objects.filter(prefixes.shared_prefixes_quarantined()).get() == old
-    assert prefixes.shared_prefixes_free() == rules.SHARED_PREFIX_POOL_SIZE - 1
+    assert prefixes.shared_prefixes_free() == calling_domains.SHARED_PREFIX_POOL_SIZE - 1
 
 
 def test_an_abandoned_move_target_can_be_retired():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from onboarding import changes, dns, dns_checks, invitations, lifecycle, mail, offboarding
+from onboarding import changes, dns_checks, invitations, lifecycle, mail, offboarding
 from onboarding.lifecycle import CallingDomainSpec
 from onboarding.models import (
     AuditEvent,
@@ -89,7 +89,7 @@ def test_an_offboarding_racing_a_dns_check_leaves_nothing_running(round_, dns_se
         enable_when_dns_verified=True,
     ).tenant
     domain = CallingDomain.objects.select_related("tenant__gateway").get(tenant=tenant)
-    for record in dns.calling_domain_expected_records(domain):
+    for record in domain.expected_records():
         dns_server.add(record.zone_line)
 
     check, offboard = run_together(

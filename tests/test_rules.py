@@ -8,7 +8,7 @@ from django.core.exceptions import ValidationError
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from onboarding import rules
+from onboarding.domain import calling_domains, domain_names
 
 # Meeting settings: option x meeting ID length x prefix x SfB ------------------------------------
 
@@ -146,7 +146,7 @@ MEETING_SETTINGS = [
 
 def outcome(option, length, prefix, sfb, previous_prefix=None):
     try:
-        warnings = rules.validate_meeting_settings(
+        warnings = calling_domains.validate_meeting_settings(
             option=option,
             meeting_id_length=length,
             prefix=prefix,
@@ -160,7 +160,7 @@ def outcome(option, length, prefix, sfb, previous_prefix=None):
 
 def messages_for(option, length, prefix, sfb=False, previous_prefix=None):
     with pytest.raises(ValidationError) as caught:
-        rules.validate_meeting_settings(
+        calling_domains.validate_meeting_settings(
             option=option,
             meeting_id_length=length,
             prefix=prefix,
@@ -250,7 +250,7 @@ def test_the_length_fixtures_have_the_lengths_they_claim():
     ],
 )
 def test_domain_names_are_stored_lower_case_ascii_without_trailing_dot(raw, stored):
-    assert rules.normalize_domain_name(raw) == stored
+    assert domain_names.normalize_domain_name(raw) == stored
 
 
 @pytest.mark.parametrize(
@@ -287,7 +287,7 @@ def test_domain_names_are_stored_lower_case_ascii_without_trailing_dot(raw, stor
 )
 def test_invalid_domain_names_are_refused_with_what_to_do(raw, phrase):
     with pytest.raises(ValidationError) as caught:
-        rules.normalize_domain_name(raw)
+        domain_names.normalize_domain_name(raw)
 
     assert phrase in " ".join(caught.value.messages)
 
@@ -302,7 +302,7 @@ def test_invalid_domain_names_are_refused_with_what_to_do(raw, phrase):
     ],
 )
 def test_an_own_domain_is_any_valid_name_outside_the_providers(raw, stored):
-    assert rules.normalize_own_domain(raw) == stored
+    assert domain_names.normalize_own_domain(raw) == stored
 
 
 @pytest.mark.parametrize(
@@ -311,7 +311,7 @@ def test_an_own_domain_is_any_valid_name_outside_the_providers(raw, stored):
 )
 def test_the_providers_domains_are_refused_as_own_domains(raw):
     with pytest.raises(ValidationError) as caught:
-        rules.normalize_own_domain(raw)
+        domain_names.normalize_own_domain(raw)
 
     assert (
         "belongs to the provider; an own domain must be the customer's" in caught.value.messages[0]
@@ -320,7 +320,7 @@ def test_the_providers_domains_are_refused_as_own_domains(raw):
 
 def test_an_own_domain_must_still_be_a_valid_name():
     with pytest.raises(ValidationError, match="IP address"):
-        rules.normalize_own_domain("192.0.2.1")
+        domain_names.normalize_own_domain("192.0.2.1")
 
 
 @pytest.mark.parametrize(
@@ -336,7 +336,7 @@ def test_an_own_domain_must_still_be_a_valid_name():
     ],
 )
 def test_an_onpexip_subdomain_is_one_label_under_onpexip_com(raw, stored):
-    assert rules.normalize_onpexip_subdomain(raw) == stored
+    assert domain_names.normalize_onpexip_subdomain(raw) == stored
 
 
 @pytest.mark.parametrize(
@@ -360,7 +360,7 @@ def test_an_onpexip_subdomain_is_one_label_under_onpexip_com(raw, stored):
 )
 def test_invalid_onpexip_subdomains_are_refused(raw, phrase):
     with pytest.raises(ValidationError) as caught:
-        rules.normalize_onpexip_subdomain(raw)
+        domain_names.normalize_onpexip_subdomain(raw)
 
     assert phrase in caught.value.messages[0]
 
@@ -377,7 +377,7 @@ def test_invalid_onpexip_subdomains_are_refused(raw, phrase):
     ],
 )
 def test_the_calling_domain_is_normalised_by_its_option(option, raw, stored):
-    assert rules.normalize_calling_domain(option, raw) == stored
+    assert calling_domains.normalize_calling_domain(option, raw) == stored
 
 
 @pytest.mark.parametrize(
@@ -393,7 +393,7 @@ def test_the_calling_domain_is_normalised_by_its_option(option, raw, stored):
 )
 def test_a_calling_domain_that_does_not_fit_its_option_is_refused(option, raw, phrase):
     with pytest.raises(ValidationError) as caught:
-        rules.normalize_calling_domain(option, raw)
+        calling_domains.normalize_calling_domain(option, raw)
 
     assert phrase in caught.value.messages[0]
 
@@ -402,12 +402,14 @@ def test_a_calling_domain_that_does_not_fit_its_option_is_refused(option, raw, p
 
 
 def test_calling_and_teams_domains_that_differ_do_not_clash():
-    rules.check_teams_clash(calling_domains=["acme.onpexip.com"], teams_domains=["acme.example"])
+    calling_domains.check_teams_clash(
+        calling_domains=["acme.onpexip.com"], teams_domains=["acme.example"]
+    )
 
 
 def test_a_teams_interop_domain_cannot_also_be_a_calling_domain():
     with pytest.raises(ValidationError) as caught:
-        rules.check_teams_clash(
+        calling_domains.check_teams_clash(
             calling_domains=["video.acme.example", "acme.onpexip.com"],
             teams_domains=["video.acme.example", "teams.acme.example"],
         )
@@ -419,7 +421,7 @@ def test_a_teams_interop_domain_cannot_also_be_a_calling_domain():
 
 def test_every_clashing_domain_is_named_in_order():
     with pytest.raises(ValidationError) as caught:
-        rules.check_teams_clash(
+        calling_domains.check_teams_clash(
             calling_domains=["c.example", "b.example"], teams_domains=["b.example", "c.example"]
         )
 
@@ -427,12 +429,14 @@ def test_every_clashing_domain_is_named_in_order():
 
 
 def test_distinct_calling_domains_are_accepted():
-    rules.check_no_repeated_domains(["acme.onpexip.com", "video.acme.example"])
+    calling_domains.check_no_repeated_domains(["acme.onpexip.com", "video.acme.example"])
 
 
 def test_a_calling_domain_listed_twice_is_refused():
     with pytest.raises(ValidationError, match=r"video\.acme\.example is listed twice"):
-        rules.check_no_repeated_domains(["video.acme.example", "x.example", "video.acme.example"])
+        calling_domains.check_no_repeated_domains(
+            ["video.acme.example", "x.example", "video.acme.example"]
+        )
 
 
 @pytest.mark.parametrize(
@@ -440,7 +444,7 @@ def test_a_calling_domain_listed_twice_is_refused():
     [("whole", []), ("whole", ["", "  "]), ("selected", ["/Sales"]), ("selected", ["a@b.example"])],
 )
 def test_a_consistent_access_scope_is_accepted(scope, units):
-    rules.validate_access_scope(scope=scope, units=units)
+    calling_domains.validate_access_scope(scope=scope, units=units)
 
 
 @pytest.mark.parametrize(
@@ -453,7 +457,7 @@ def test_a_consistent_access_scope_is_accepted(scope, units):
 )
 def test_an_inconsistent_access_scope_is_refused_on_the_units_field(scope, units, phrase):
     with pytest.raises(ValidationError) as caught:
-        rules.validate_access_scope(scope=scope, units=units)
+        calling_domains.validate_access_scope(scope=scope, units=units)
 
     assert phrase in caught.value.message_dict["access_scope_units"][0]
 
@@ -469,7 +473,7 @@ def test_an_inconsistent_access_scope_is_refused_on_the_units_field(scope, units
     ],
 )
 def test_deprecated_choices_carry_a_warning(option, length, codes):
-    warnings = rules.deprecation_warnings(option=option, meeting_id_length=length)
+    warnings = calling_domains.deprecation_warnings(option=option, meeting_id_length=length)
 
     assert [warning.code for warning in warnings] == codes
     assert all(warning.message for warning in warnings)
@@ -487,12 +491,14 @@ def test_deprecated_choices_carry_a_warning(option, length, codes):
     ],
 )
 def test_the_sfb_instruction_says_whether_to_tick_the_box(option, sfb, phrase):
-    assert rules.sfb_instruction(option=option, sfb_additional_gateway=sfb).startswith(phrase)
+    assert calling_domains.sfb_instruction(option=option, sfb_additional_gateway=sfb).startswith(
+        phrase
+    )
 
 
 @pytest.mark.parametrize(("option", "mentions_pexip_me"), [("own", True), ("shared", False)])
 def test_only_a_ticked_sfb_box_names_the_sfb_hostname(option, mentions_pexip_me):
-    instruction = rules.sfb_instruction(option=option, sfb_additional_gateway=True)
+    instruction = calling_domains.sfb_instruction(option=option, sfb_additional_gateway=True)
 
     assert ("enter the hostname pexip.me" in instruction) is mentions_pexip_me
 
@@ -508,13 +514,15 @@ def test_only_a_ticked_sfb_box_names_the_sfb_hostname(option, mentions_pexip_me)
 )
 def test_the_example_dial_string_matches_the_meeting_id_length(domain, length, prefix, dial_string):
     assert (
-        rules.example_dial_string(domain=domain, meeting_id_length=length, prefix=prefix)
+        calling_domains.example_dial_string(domain=domain, meeting_id_length=length, prefix=prefix)
         == dial_string
     )
 
 
 def test_long_meeting_ids_dial_13_digits():
-    dial_string = rules.example_dial_string(domain="a.example", meeting_id_length="long", prefix="")
+    dial_string = calling_domains.example_dial_string(
+        domain="a.example", meeting_id_length="long", prefix=""
+    )
 
     assert re.fullmatch(r"[0-9]{13}@a\.example", dial_string)
 
@@ -545,12 +553,12 @@ def assert_is_a_stored_domain_name(name):
 @example("a\n.example")
 def test_a_domain_name_is_refused_or_stored_in_one_canonical_form(raw):
     try:
-        name = rules.normalize_domain_name(raw)
+        name = domain_names.normalize_domain_name(raw)
     except ValidationError:
         return
 
     assert_is_a_stored_domain_name(name)
-    assert rules.normalize_domain_name(name) == name
+    assert domain_names.normalize_domain_name(name) == name
 
 
 @given(st.one_of(st.text(), DOMAINISH, LABELS.map(".".join), DOMAINISH.map(lambda s: s + ".")))
@@ -558,14 +566,14 @@ def test_a_domain_name_is_refused_or_stored_in_one_canonical_form(raw):
 @example("acme\n.")
 def test_an_onpexip_subdomain_is_refused_or_stored_in_one_canonical_form(raw):
     try:
-        name = rules.normalize_onpexip_subdomain(raw)
+        name = domain_names.normalize_onpexip_subdomain(raw)
     except ValidationError:
         return
 
     assert_is_a_stored_domain_name(name)
     assert name.count(".") == 2
     assert name.endswith(".onpexip.com")
-    assert rules.normalize_onpexip_subdomain(name) == name
+    assert domain_names.normalize_onpexip_subdomain(name) == name
 
 
 PREFIX_INPUTS = st.one_of(
@@ -586,13 +594,13 @@ PREFIX_INPUTS = st.one_of(
 @example(prefix="\uff18\uff10\uff10\uff10", option="own", length="short", sfb=False)
 def test_an_accepted_prefix_is_always_one_the_table_allows(prefix, option, length, sfb):
     try:
-        rules.validate_meeting_settings(
+        calling_domains.validate_meeting_settings(
             option=option, meeting_id_length=length, prefix=prefix, sfb_additional_gateway=sfb
         )
     except ValidationError:
         return
 
-    stored = rules.normalize_prefix(prefix)
+    stored = calling_domains.normalize_prefix(prefix)
     assert re.fullmatch(r"[0-9]{0,4}", stored)
     assert length == "short" or stored == ""
     assert option != "shared" or stored == "" or 8000 <= int(stored) <= 8999

@@ -61,7 +61,7 @@ def dns_role():
 
     server = DnsServer().start()
     for domain in CallingDomain.objects.own().select_related("tenant__gateway"):
-        server.add(*(r.zone_line for r in dns.calling_domain_expected_records(domain)))
+        server.add(*(r.zone_line for r in domain.expected_records()))
     settings.DNS_NAMESERVERS, settings.DNS_PORT = ["127.0.0.1"], server.port
     start = timezone.now()
 

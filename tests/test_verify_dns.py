@@ -10,7 +10,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from onboarding import dns, lifecycle
+from onboarding import lifecycle
+from onboarding.domain import dns_records
 from onboarding.lifecycle import Actor, CallingDomainSpec
 from tests.services import ROOT
 
@@ -51,7 +52,7 @@ def columns(line):
 
 def test_a_tenants_domain_with_every_record_right_prints_ok_lines_and_exits_0(dns_server):
     calling_domain = own_tenant_domain()
-    publish(dns_server, dns.calling_domain_expected_records(calling_domain))
+    publish(dns_server, calling_domain.expected_records())
 
     status, lines, summary = verify(DOMAIN)
 
@@ -69,7 +70,7 @@ def test_a_tenants_domain_with_every_record_right_prints_ok_lines_and_exits_0(dn
 
 
 def test_missing_beside_unknown_exits_3(dns_server):
-    publish(dns_server, dns.calling_domain_expected_records(own_tenant_domain()), skip=["_sip."])
+    publish(dns_server, own_tenant_domain().expected_records(), skip=["_sip."])
     dns_server.servfail(f"_sips._tcp.{DOMAIN}")
 
     status, lines, _summary = verify(DOMAIN)
@@ -90,7 +91,9 @@ def test_no_usable_answer_exits_4(servfail_dns_server):
 
 
 def test_any_other_domain_is_checked_against_the_default_gateway_without_ownership(dns_server):
-    records = dns.expected_records(domain="meet.other.test", sip_host=GATEWAY, ownership_code=None)
+    records = dns_records.expected_records(
+        domain="meet.other.test", sip_host=GATEWAY, ownership_code=None
+    )
     publish(dns_server, records)
 
     status, lines, summary = verify("Meet.Other.Test.")
@@ -102,7 +105,7 @@ def test_any_other_domain_is_checked_against_the_default_gateway_without_ownersh
 
 def test_nameserver_and_port_say_which_server_to_ask(dns_server, settings):
     settings.DNS_NAMESERVERS = []
-    publish(dns_server, dns.calling_domain_expected_records(own_tenant_domain()))
+    publish(dns_server, own_tenant_domain().expected_records())
 
     status, _lines, _summary = verify(
         DOMAIN, "--nameserver", "127.0.0.1", "--port", str(dns_server.port)

@@ -9,8 +9,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from onboarding import dns_checks, rules
+from onboarding import dns_checks
 from onboarding.admin.common import ReadOnlyAdminMixin
+from onboarding.domain import domain_names
 from onboarding.models import CallingDomain, DnsCheck, DnsVerdict, DomainVerdict, Tenant
 
 # Colours live in static/onboarding/admin.css: the admin's CSP allows no inline style.
@@ -74,7 +75,7 @@ def _domain_table(calling_domain: CallingDomain) -> str:
         "record must stay after verification</caption><thead><tr><th>Record</th><th>Type</th>"
         "<th>Expected</th><th>Found</th><th>Verdict</th><th>Checked at (UTC)</th>"
         "<th>Next check (UTC)</th></tr></thead><tbody>{}</tbody></table>",
-        rules.display_domain(calling_domain.domain),
+        domain_names.display_domain(calling_domain.domain),
         domain_dns_state(calling_domain),
         rows,
     )
@@ -113,7 +114,7 @@ def check_dns_now(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: 
         )
         modeladmin.message_user(
             request,
-            f"{rules.display_domain(calling_domain.domain)} ({calling_domain.tenant.name}): "
+            f"{domain_names.display_domain(calling_domain.domain)} ({calling_domain.tenant.name}): "
             f"{DomainVerdict(check.verdict).label}" + (f": {problems}" if problems else "."),
             MESSAGE_LEVELS[check.verdict],
         )

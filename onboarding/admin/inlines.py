@@ -10,12 +10,13 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
-from onboarding import lifecycle, rules
+from onboarding import lifecycle
 from onboarding.admin.dns import domain_dns_state
 from onboarding.admin.live_changes import CallingDomainForm
+from onboarding.domain import calling_domains
+from onboarding.domain.calling_domains import CallingDomainOption
 from onboarding.models import CallingDomain, OutboundEmail, Tenant
 from onboarding.models.tenants import TENANT_DOMAINS_EDITABLE_IN_PLACE
-from onboarding.rules import CallingDomainOption
 
 # Calling domains inline ------------------------------------------------------------------------
 
@@ -33,8 +34,8 @@ class CallingDomainFormSet(BaseInlineFormSet):
         if not kept:
             raise ValidationError("Add at least one calling domain.")
         names = [form.instance.domain for form in kept]
-        rules.check_no_repeated_domains(names)
-        rules.check_teams_clash(
+        calling_domains.check_no_repeated_domains(names)
+        calling_domains.check_teams_clash(
             calling_domains=names, teams_domains=self.instance.teams_interop_domains or []
         )
         new_shared = sum(

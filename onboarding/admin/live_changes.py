@@ -16,8 +16,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from onboarding import changes, domain_moves, offboarding, rules
+from onboarding import changes, domain_moves, offboarding
 from onboarding.admin.common import staff_actor
+from onboarding.domain import calling_domains
 from onboarding.lifecycle import CallingDomainSpec, TransitionRefused
 from onboarding.models import CallingDomain, Tenant, TenantStatus
 from onboarding.tenant_creation import UniqueConflict
@@ -38,7 +39,7 @@ class CallingDomainForm(forms.ModelForm):
         # only an existing row changes length; a new row with long IDs and a prefix is a typing
         # mistake, which the model's validation reports in the rules' words
         if self.instance.pk is not None and "prefix" in cleaned:
-            cleaned["prefix"] = rules.prefix_after_length_change(
+            cleaned["prefix"] = calling_domains.prefix_after_length_change(
                 option=cleaned.get("option", ""),
                 previous_length=self.initial.get("meeting_id_length", ""),
                 new_length=cleaned.get("meeting_id_length", ""),

@@ -1,7 +1,7 @@
 """The staff side: tenants, their calling domains, gateways and the audit trail.
 
-Every state change goes through `lifecycle.py`; every rule through `rules.py` (via model and
-formset validation), so the admin cannot disagree with the management commands.
+Every state change goes through `lifecycle.py`; every rule through `domain/calling_domains.py`
+(via model and formset validation), so the admin cannot disagree with the management commands.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from onboarding import lifecycle, rules
+from onboarding import lifecycle
 from onboarding.admin.common import (
     ActionPermissionMixin,
     RevalidateOnUniqueConflictMixin,
@@ -31,6 +31,8 @@ from onboarding.admin.live_changes import LiveTenantAdminMixin, is_live
 from onboarding.admin.previews import EmailPreviewAdminMixin
 from onboarding.admin.timeline import TimelineAdminMixin
 from onboarding.admin.tokens import TokenAdminMixin
+from onboarding.domain import calling_domains, domain_names
+from onboarding.domain.calling_domains import CallingDomainOption
 from onboarding.forms import EmailListField, LineListField
 from onboarding.lifecycle import TransitionRefused
 from onboarding.models import (
@@ -38,7 +40,6 @@ from onboarding.models import (
     Gateway,
     Tenant,
 )
-from onboarding.rules import CallingDomainOption
 from onboarding.tenant_creation import tenant_save
 
 # Tenants ----------------------------------------------------------------------------------------
@@ -104,7 +105,7 @@ class DeprecatedSettingFilter(admin.SimpleListFilter):
 def tenants_with_deprecated_setting() -> QuerySet:
     return (
         CallingDomain.objects.in_use()
-        .filter(meeting_id_length=rules.MeetingIdLength.SHORT)
+        .filter(meeting_id_length=calling_domains.MeetingIdLength.SHORT)
         .values("tenant_id")
     )
 
@@ -248,7 +249,7 @@ class TenantAdmin(
             "{} <small>({}, {} IDs{}{})</small>",
             (
                 (
-                    rules.display_domain(d.domain),
+                    domain_names.display_domain(d.domain),
                     CallingDomainOption(d.option).label.split(" (")[0],
                     d.meeting_id_length,
                     f", prefix {d.prefix}" if d.prefix else "",
@@ -267,7 +268,7 @@ class TenantAdmin(
                 "; ".join(
                     w.message
                     for d in domains
-                    for w in rules.deprecation_warnings(
+                    for w in calling_domains.deprecation_warnings(
                         option=d.option, meeting_id_length=d.meeting_id_length
                     )
                 ),
@@ -346,7 +347,7 @@ class TenantAdmin(
     def _warn_deprecated(self, request: HttpRequest, tenant: Tenant) -> None:
         shown: set[str] = set()
         for calling_domain in tenant.calling_domains.in_use():
-            for warning in rules.deprecation_warnings(
+            for warning in calling_domains.deprecation_warnings(
                 option=calling_domain.option, meeting_id_length=calling_domain.meeting_id_length
             ):
                 if warning.code not in shown:

@@ -10,14 +10,15 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
-from onboarding import lifecycle, rules
+from onboarding import lifecycle
+from onboarding.domain import domain_names
 from onboarding.models import CallingDomain, Tenant
 
 
 def calling_domain_lookup(tenant: Tenant, typed: str) -> CallingDomain:
     """The tenant's calling domain in use with this name (as typed, Unicode or ASCII)."""
     try:
-        name = rules.normalize_domain_name(typed)
+        name = domain_names.normalize_domain_name(typed)
     except ValidationError as exc:
         raise CommandError(" ".join(exc.messages)) from exc
     found = list(tenant.calling_domains.in_use().filter(domain=name))

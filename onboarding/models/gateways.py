@@ -8,7 +8,7 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from onboarding import rules
+from onboarding.domain import domain_names
 
 
 class Gateway(models.Model):
@@ -51,7 +51,7 @@ class Gateway(models.Model):
             if field == "sip_host" and not value:
                 continue
             try:
-                setattr(self, field, rules.normalize_domain_name(value))
+                setattr(self, field, domain_names.normalize_domain_name(value))
             except ValidationError as exc:
                 errors[field] = exc.messages
         if errors:

@@ -1,6 +1,6 @@
 """Tenants and their calling domains.
 
-Gateways and the audit trail have their own modules; their names stay importable from here.
+Gateways and the audit trail have their own modules.
 """
 
 from __future__ import annotations
@@ -15,12 +15,11 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
-from onboarding import rules
-from onboarding.models.audit import ActorKind as ActorKind
-from onboarding.models.audit import AuditEvent as AuditEvent
+from onboarding.domain import calling_domains
+from onboarding.domain.calling_domains import AccessScope, CallingDomainOption, MeetingIdLength
+from onboarding.domain.dns_records import ExpectedRecord, expected_records
 from onboarding.models.gateways import Gateway
 from onboarding.models.unique_names import UniqueNameCheckedInClean
-from onboarding.rules import AccessScope, CallingDomainOption, MeetingIdLength
 
 
 def validate_email_list(addresses: list[str]) -> None:
@@ -140,10 +139,14 @@ class Tenant(UniqueNameCheckedInClean, models.Model):
         if clash:
             raise ValidationError({"name": clash})
         try:
-            self.teams_interop_domains = rules.validate_teams_domains(self.teams_interop_domains)
+            self.teams_interop_domains = calling_domains.validate_teams_domains(
+                self.teams_interop_domains
+            )
         except ValidationError as exc:
             raise ValidationError({"teams_interop_domains": exc.messages}) from exc
-        rules.validate_access_scope(scope=self.access_scope, units=self.access_scope_units)
+        calling_domains.validate_access_scope(
+            scope=self.access_scope, units=self.access_scope_units
+        )
 
     def name_clash_message(self) -> str | None:
         """Why this name cannot be saved: another tenant (not offboarded) already has it."""
@@ -310,10 +313,10 @@ class CallingDomain(UniqueNameCheckedInClean, models.Model):
     def clean(self) -> None:
         errors: dict[str, list[str]] = {}
         try:
-            self.domain = rules.normalize_calling_domain(self.option, self.domain)
+            self.domain = calling_domains.normalize_calling_domain(self.option, self.domain)
         except ValidationError as exc:
             errors["domain"] = exc.messages
-        self.prefix = rules.normalize_prefix(self.prefix)
+        self.prefix = calling_domains.normalize_prefix(self.prefix)
         previous_prefix = None
         if self.pk and self.option == CallingDomainOption.SHARED:
             # Only a prefix the row held *as a shared domain* is fixed; a short-ID prefix from
@@ -324,7 +327,7 @@ class CallingDomain(UniqueNameCheckedInClean, models.Model):
                 .first()
             )
         try:
-            self.rule_warnings = rules.validate_meeting_settings(
+            self.rule_warnings = calling_domains.validate_meeting_settings(
                 option=self.option,
                 meeting_id_length=self.meeting_id_length,
                 prefix=self.prefix,
@@ -352,7 +355,7 @@ class CallingDomain(UniqueNameCheckedInClean, models.Model):
         if before is None or before["tenant__status"] in TENANT_DOMAINS_EDITABLE_IN_PLACE:
             return {}
         try:
-            rules.check_live_domain_edit(
+            calling_domains.check_live_domain_edit(
                 previous_option=before["option"],
                 previous_domain=before["domain"],
                 option=self.option,
@@ -390,12 +393,14 @@ class CallingDomain(UniqueNameCheckedInClean, models.Model):
     @property
     def is_deprecated(self) -> bool:
         return bool(
-            rules.deprecation_warnings(option=self.option, meeting_id_length=self.meeting_id_length)
+            calling_domains.deprecation_warnings(
+                option=self.option, meeting_id_length=self.meeting_id_length
+            )
         )
 
     @property
     def needs_dns(self) -> bool:
-        return rules.needs_dns_verification(self.option)
+        return calling_domains.needs_dns_verification(self.option)
 
     @property
     def is_dns_ready(self) -> bool:
@@ -407,3 +412,11 @@ class CallingDomain(UniqueNameCheckedInClean, models.Model):
     @property
     def is_awaiting_switch(self) -> bool:
         return bool(self.replaces_id) and self.switched_at is None
+
+    def expected_records(self) -> list[ExpectedRecord]:
+        """The records this domain must publish, pointing at its tenant's gateway."""
+        return expected_records(
+            domain=self.domain,
+            sip_host=self.tenant.gateway.effective_sip_host,
+            ownership_code=self.ownership_code,
+        )

@@ -14,9 +14,9 @@ from django.core.management.base import BaseCommand
 from django.db import IntegrityError
 
 from onboarding import lifecycle
+from onboarding.domain.calling_domains import CallingDomainOption
 from onboarding.lifecycle import CallingDomainSpec
 from onboarding.management.tenant_lookup import tenant_by_name
-from onboarding.rules import CallingDomainOption
 
 
 @dataclass(frozen=True)

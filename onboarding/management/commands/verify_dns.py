@@ -16,7 +16,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from onboarding import dns, rules
+from onboarding import dns, dns_lookup
+from onboarding.domain import domain_names
 from onboarding.models import CallingDomain, DnsVerdict, DomainVerdict, Gateway
 
 EXIT_CODES = {
@@ -45,7 +46,7 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            domain = rules.normalize_domain_name(options["domain"])
+            domain = domain_names.normalize_domain_name(options["domain"])
         except ValidationError as exc:
             raise CommandError(" ".join(exc.messages)) from exc
         nameservers = _nameservers(options["nameserver"], options["port"])
@@ -96,7 +97,7 @@ def _found(record: dns.RecordCheck) -> str:
     return found
 
 
-def _nameservers(addresses: list[str], port: int | None) -> dns.Nameservers | None:
+def _nameservers(addresses: list[str], port: int | None) -> dns_lookup.Nameservers | None:
     if port is not None and not 0 < port < 65536:
         raise CommandError(f"--port {port} is not a port number (1-65535).")
     for address in addresses:
@@ -109,4 +110,4 @@ def _nameservers(addresses: list[str], port: int | None) -> dns.Nameservers | No
         if port is not None:
             raise CommandError("--port goes with --nameserver (the server to ask on that port).")
         return None  # the domain's authoritative servers
-    return dns.Nameservers(tuple(addresses), port or settings.DNS_PORT)
+    return dns_lookup.Nameservers(tuple(addresses), port or settings.DNS_PORT)

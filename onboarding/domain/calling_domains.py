@@ -1,6 +1,6 @@
 """The product's rulebook (../shared/docs/domain.md) as plain functions.
 
-Domain-name validation lives in `domain_names.py`; its names stay importable from here.
+Domain-name validation lives in `domain_names.py`, the token's format in `token_format.py`.
 
 Nothing here touches the database or the clock: callers pass in what a rule needs. Errors are
 `ValidationError`s keyed by the field staff must change, worded so they know what to do; warnings
@@ -10,20 +10,14 @@ Nothing here touches the database or the clock: callers pass in what a rule need
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.db import models
 
-from onboarding.domain_names import (  # noqa: F401 (public names kept importable from here)
-    MAX_DOMAIN_LENGTH,
-    MAX_LABEL_LENGTH,
+from onboarding.domain.domain_names import (
     ONPEXIP_PARENT,
-    RESERVED_DOMAINS,
-    display_domain,
-    is_reserved_domain,
     normalize_domain_name,
     normalize_onpexip_subdomain,
     normalize_own_domain,
@@ -191,14 +185,6 @@ def deprecation_warnings(*, option: str, meeting_id_length: str) -> list[RuleWar
     return []
 
 
-def is_shared_prefix(prefix: str) -> bool:
-    return (
-        len(prefix) == 4
-        and _DIGITS.match(prefix) is not None
-        and SHARED_PREFIX_FIRST <= int(prefix) <= SHARED_PREFIX_LAST
-    )
-
-
 def shared_prefix_candidates() -> list[str]:
     return [str(number) for number in range(SHARED_PREFIX_FIRST, SHARED_PREFIX_LAST + 1)]
 
@@ -310,39 +296,3 @@ def validate_access_scope(*, scope: str, units: Iterable[str]) -> None:
 
 def validate_teams_domains(raw_domains: Iterable[str]) -> list[str]:
     return [normalize_domain_name(raw) for raw in raw_domains if raw.strip()]
-
-
-# The security token ------------------------------------------------------------------------------
-
-# what a byte that is not UTF-8 decodes to (the request parser replaces, it does not refuse)
-REPLACEMENT_CHARACTER = "\ufffd"
-
-
-def normalize_token(raw: str | None, *, max_length: int) -> str:
-    """Trim surrounding whitespace; 1 to max_length characters; no inner whitespace, controls
-    or U+FFFD.
-
-    U+FFFD is what an invalid byte in the request decodes to; a pasted one cannot be told apart
-    from that, so both are refused rather than stored as part of the token. Nothing stricter:
-    Google does not publish the token's format.
-    """
-    token = (raw or "").strip()
-    if not token:
-        raise ValidationError("Paste the token you copied from Google Admin.")
-    if len(token) > max_length:
-        raise ValidationError(
-            "That is longer than a token can be (%(max)d characters). Copy just the token.",
-            params={"max": max_length},
-        )
-    if any(ch.isspace() for ch in token):
-        raise ValidationError(
-            "The token cannot contain spaces or line breaks. Copy it again from Google Admin."
-        )
-    if any(unicodedata.category(ch).startswith("C") for ch in token):
-        raise ValidationError("The token contains invisible control characters. Copy it again.")
-    if REPLACEMENT_CHARACTER in token:
-        raise ValidationError(
-            "The token contains characters that are not part of a token (\ufffd, or bytes that "
-            "are not text). Copy it again from Google Admin and paste it here."
-        )
-    return token
