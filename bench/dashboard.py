@@ -62,8 +62,8 @@ def main() -> None:
     from django.urls import reverse
     from django.utils import timezone
 
-    from onboarding.heartbeats import heartbeat_record
     from onboarding.models import AuditEvent, DnsCheck, OutboundEmail, Tenant
+    from onboarding.services.heartbeats import heartbeat_record
     from tests.conftest import otp_verified_login
     from tests.dashboard_support import tenants_bulk_create
 

@@ -168,7 +168,7 @@ def portal_run(pool: int) -> dict[str, float]:
     django.setup()
     from django.db import connection
 
-    from onboarding import dns_checks
+    from onboarding.dns import sweep as dns_checks
     from onboarding.models import CallingDomain
 
     with connection.cursor() as cursor:

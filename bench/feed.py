@@ -31,10 +31,10 @@ def create_tenants(count: int) -> str:
     """N active tenants with a calling domain and a current token each; returns an API key."""
     from django.utils import timezone
 
-    from onboarding import gateway_keys
+    from onboarding.gateways import api_keys
     from onboarding.infra import encryption
-    from onboarding.lifecycle import Actor
     from onboarding.models import CallingDomain, Gateway, SecurityToken, Tenant, TenantStatus
+    from onboarding.services.lifecycle import Actor
 
     gateway = Gateway.objects.get(is_default=True)
     now = timezone.now()
@@ -71,7 +71,7 @@ def create_tenants(count: int) -> str:
         )
         for n, tenant in enumerate(tenants)
     )
-    return gateway_keys.api_key_issue(gateway=gateway, actor=Actor.system("bench")).key
+    return api_keys.api_key_issue(gateway=gateway, actor=Actor.system("bench")).key
 
 
 def timed(

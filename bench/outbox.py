@@ -100,9 +100,10 @@ def main() -> None:
     import redis
     from django.db import transaction
 
-    from onboarding import lifecycle, mail
-    from onboarding.lifecycle import Actor, CallingDomainSpec
+    from onboarding.mail import outbox as mail
     from onboarding.models import AuditEvent, CallingDomain, EmailKind, OutboundEmail, Tenant
+    from onboarding.services import lifecycle
+    from onboarding.services.lifecycle import Actor, CallingDomainSpec
 
     redis.Redis.from_url(os.environ["CELERY_BROKER_URL"]).flushdb()
     OutboundEmail.objects.all().delete()
@@ -144,7 +145,7 @@ def main() -> None:
     )
     try:
         time.sleep(4)  # let the worker connect before the clock starts
-        from onboarding.emails import tenant_context
+        from onboarding.mail.composers import tenant_context
 
         context = tenant_context(tenant)
         started = time.perf_counter()

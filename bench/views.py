@@ -9,8 +9,8 @@ from __future__ import annotations
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from onboarding.forms import UploadForm
 from onboarding.models import CallingDomain, Tenant
+from onboarding.views.forms import UploadForm
 from onboarding.views.upload import private_page
 
 

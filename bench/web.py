@@ -272,7 +272,7 @@ def _benchmark(args: argparse.Namespace, redis_port: int) -> None:
     from django.utils.crypto import get_random_string
 
     from bench import web_data
-    from onboarding.heartbeats import heartbeat_record
+    from onboarding.services.heartbeats import heartbeat_record
 
     if settings.CSRF_USE_SESSIONS:
         raise SystemExit("CSRF_USE_SESSIONS is on: bench/web.py's POST sends a CSRF cookie.")

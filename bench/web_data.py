@@ -15,10 +15,10 @@ from django.db import transaction
 from django.test import Client
 from django.utils import timezone
 
-from onboarding import invitations, lifecycle
 from onboarding.domain import calling_domains
-from onboarding.lifecycle import Actor, CallingDomainSpec
 from onboarding.models import CallingDomain, Gateway, Tenant, TenantStatus, UploadInvitation
+from onboarding.services import invitations, lifecycle
+from onboarding.services.lifecycle import Actor, CallingDomainSpec
 
 S = TenantStatus
 # A spread like a real list's: most tenants on onpexip.com, some on their own domain, a few

@@ -26,7 +26,7 @@ def profile(args: argparse.Namespace) -> None:
     from django.test import Client
 
     from bench import web_data
-    from onboarding.heartbeats import heartbeat_record
+    from onboarding.services.heartbeats import heartbeat_record
 
     target = args.profile
     if target not in PROFILE_TARGETS:

@@ -11,8 +11,8 @@ class OnboardingConfig(AppConfig):
     def ready(self) -> None:
         from onboarding import checks  # noqa: F401  (registers the system checks)
         from onboarding.infra.staff_sessions import record_sign_in
-        from onboarding.reference_data import ensure_reference_data
-        from onboarding.roles import ensure_staff_roles
+        from onboarding.services.reference_data import ensure_reference_data
+        from onboarding.services.staff_roles import ensure_staff_roles
 
         post_migrate.connect(ensure_reference_data, sender=self)
         user_logged_in.connect(record_sign_in, dispatch_uid="onboarding.record_sign_in")

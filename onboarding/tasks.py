@@ -2,18 +2,20 @@
 
 from celery import shared_task
 
-from onboarding import dns_checks, mail, offboarding, reminders, tokens
-from onboarding.heartbeats import heartbeat_record
+from onboarding.dns import sweep
+from onboarding.mail import outbox
+from onboarding.services import offboarding, reminders, tokens
+from onboarding.services.heartbeats import heartbeat_record
 
 
 @shared_task(ignore_result=True)
 def send_emails(outbox_ids: list[int]) -> int:
-    return mail.email_send(outbox_ids)
+    return outbox.email_send(outbox_ids)
 
 
 @shared_task(ignore_result=True)
 def sweep_outbox() -> dict[str, int]:
-    result = mail.outbox_sweep()
+    result = outbox.outbox_sweep()
     heartbeat_record("outbox_sweeper")
     return {"reclaimed": result.reclaimed, "requeued": result.requeued}
 
@@ -21,7 +23,7 @@ def sweep_outbox() -> dict[str, int]:
 @shared_task(ignore_result=True)
 def sweep_dns() -> dict[str, int]:
     """Check the own domains that are due; runs every minute from the beat schedule."""
-    result = dns_checks.dns_sweep()
+    result = sweep.dns_sweep()
     heartbeat_record("dns_sweeper")
     return dict(vars(result))
 

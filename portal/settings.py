@@ -103,7 +103,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "onboarding.context_processors.portal",
+                "onboarding.views.context_processors.portal",
             ],
         },
     },

@@ -11,9 +11,9 @@ from pathlib import Path
 from django.test import Client
 from django.utils import timezone
 
-from onboarding import invitations, lifecycle
-from onboarding.lifecycle import Actor, CallingDomainSpec
 from onboarding.models import UploadInvitation
+from onboarding.services import invitations, lifecycle
+from onboarding.services.lifecycle import Actor, CallingDomainSpec
 from tests.upload_support import invited_tenant, link_path, shared_domain_tenant
 
 REPO_ROOT = Path(__file__).resolve().parent.parent

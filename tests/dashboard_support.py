@@ -9,9 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from onboarding import lifecycle, tokens
 from onboarding.domain.calling_domains import CallingDomainOption
-from onboarding.lifecycle import Actor, CallingDomainSpec
 from onboarding.models import (
     ActorKind,
     AuditEvent,
@@ -26,6 +24,8 @@ from onboarding.models import (
     TenantStatus,
     UploadInvitation,
 )
+from onboarding.services import lifecycle, tokens
+from onboarding.services.lifecycle import Actor, CallingDomainSpec
 
 S = TenantStatus
 # the mix of states, repeated: mostly active, some waiting, a few of the rest

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from onboarding import gateway_keys, tokens
-from onboarding.lifecycle import Actor
+from onboarding.gateways import api_keys
 from onboarding.models import Gateway, Tenant, UploadInvitation
+from onboarding.services import tokens
+from onboarding.services.lifecycle import Actor
 from tests.upload_support import invited_tenant
 
 FEED = "/api/gateway/v1/config"
@@ -28,7 +29,7 @@ def default_gateway() -> Gateway:
 
 
 def issue_key(gateway: Gateway | None = None, **kwargs: object) -> str:
-    return gateway_keys.api_key_issue(
+    return api_keys.api_key_issue(
         gateway=gateway or default_gateway(), actor=Actor.system("test"), **kwargs
     ).key
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import json
 
-from onboarding import invitations, lifecycle, tokens
 from onboarding.infra import encryption
-from onboarding.lifecycle import Actor, CallingDomainSpec
 from onboarding.models import EmailKind, OutboundEmail, Tenant
+from onboarding.services import invitations, lifecycle, tokens
+from onboarding.services.lifecycle import Actor, CallingDomainSpec
 from tests.upload_support import invited_tenant
 
 TEST = Actor.system("test")
@@ -50,7 +50,7 @@ def tenant_in(status: str, name: str = "Acme") -> Tenant:
     if status == "suspended":
         lifecycle.tenant_suspend(tenant=tenant, actor=TEST)
     if status == "offboarded":
-        from onboarding import offboarding
+        from onboarding.services import offboarding
 
         offboarding.tenant_offboard(tenant=tenant, actor=TEST)
     tenant.refresh_from_db()

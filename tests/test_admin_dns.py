@@ -5,9 +5,10 @@ from django.contrib.messages import get_messages
 from django.urls import reverse
 from django.utils import timezone
 
-from onboarding import dns_checks, lifecycle
-from onboarding.lifecycle import Actor, CallingDomainSpec
+from onboarding.dns import sweep
 from onboarding.models import CallingDomain
+from onboarding.services import lifecycle
+from onboarding.services.lifecycle import Actor, CallingDomainSpec
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +39,7 @@ def test_the_tenant_page_shows_each_records_latest_verdict_and_the_next_check(
 ):
     tenant = own_tenant()
     publish(dns_server, tenant, skip=["_h323cs"])
-    dns_checks.dns_sweep()
+    sweep.dns_sweep()
 
     page = staff_client.get(reverse("admin:onboarding_tenant_change", args=[tenant.pk]))
 
@@ -85,7 +86,7 @@ def test_a_tenant_whose_records_drifted_carries_a_badge_in_the_list(staff_client
 
 def test_the_dns_check_list_is_read_only(staff_client, dns_server):
     own_tenant()
-    dns_checks.dns_sweep()
+    sweep.dns_sweep()
 
     listing = staff_client.get(reverse("admin:onboarding_dnscheck_changelist"))
 

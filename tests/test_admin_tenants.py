@@ -7,9 +7,9 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from onboarding import lifecycle
-from onboarding.lifecycle import Actor, CallingDomainSpec
 from onboarding.models import AuditEvent, CallingDomain, Gateway, Tenant, TenantStatus
+from onboarding.services import lifecycle
+from onboarding.services.lifecycle import Actor, CallingDomainSpec
 
 pytestmark = pytest.mark.django_db
 

@@ -8,10 +8,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.urls import reverse
 
-from onboarding import invitations, lifecycle, tokens
 from onboarding.infra import encryption
-from onboarding.lifecycle import Actor, CallingDomainSpec
 from onboarding.models import EmailKind, OutboundEmail, TenantStatus, UploadInvitation
+from onboarding.services import invitations, lifecycle, tokens
+from onboarding.services.lifecycle import Actor, CallingDomainSpec
 
 pytestmark = pytest.mark.django_db
 

@@ -7,10 +7,11 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from onboarding import batch_sql, lifecycle
+from onboarding import batch_sql
 from onboarding.batch_sql import AnyOf
-from onboarding.lifecycle import Actor, CallingDomainSpec
 from onboarding.models import CallingDomain, DnsCheck, OutboundEmail, Tenant
+from onboarding.services import lifecycle
+from onboarding.services.lifecycle import Actor, CallingDomainSpec
 
 pytestmark = pytest.mark.django_db
 

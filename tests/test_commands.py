@@ -11,10 +11,10 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.db import connection
 
-from onboarding import lifecycle
 from onboarding.domain.calling_domains import CallingDomainOption
-from onboarding.lifecycle import CallingDomainSpec
 from onboarding.models import AuditEvent, CallingDomain, Tenant, TenantStatus
+from onboarding.services import lifecycle
+from onboarding.services.lifecycle import CallingDomainSpec
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 

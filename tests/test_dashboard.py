@@ -11,9 +11,6 @@ from django.contrib.auth.models import Permission
 from django.urls import reverse
 from django.utils import timezone
 
-from onboarding import lifecycle, reminders
-from onboarding.heartbeats import heartbeat_record
-from onboarding.lifecycle import Actor, CallingDomainSpec
 from onboarding.models import (
     CallingDomain,
     DnsCheck,
@@ -24,6 +21,9 @@ from onboarding.models import (
     Tenant,
     TenantStatus,
 )
+from onboarding.services import lifecycle, reminders
+from onboarding.services.heartbeats import heartbeat_record
+from onboarding.services.lifecycle import Actor, CallingDomainSpec
 from tests.conftest import otp_verified_login
 from tests.html_tables import page_tables
 from tests.upload_support import invited_tenant

@@ -9,10 +9,11 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
-from onboarding import activations, dashboard, tokens
-from onboarding.heartbeats import heartbeat_record
-from onboarding.lifecycle import Actor
 from onboarding.models import Tenant
+from onboarding.selectors import activations, dashboard
+from onboarding.services import tokens
+from onboarding.services.heartbeats import heartbeat_record
+from onboarding.services.lifecycle import Actor
 from tests.dashboard_support import activated, tenants_bulk_create, token_upload
 from tests.html_tables import page_tables
 

@@ -6,8 +6,8 @@ import dns.name
 import dns.resolver
 import pytest
 
-from onboarding import dns as portal_dns
-from onboarding import dns_lookup
+from onboarding.dns import lookups as dns_lookup
+from onboarding.dns import verdicts as portal_dns
 from onboarding.domain import dns_records, domain_names
 from onboarding.models import DnsVerdict, DomainVerdict
 

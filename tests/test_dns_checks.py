@@ -8,8 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.db import connection
 
-from onboarding import dns_checks, lifecycle, mail
-from onboarding.lifecycle import Actor, CallingDomainSpec
+from onboarding.dns import sweep as dns_checks
+from onboarding.mail import outbox
 from onboarding.models import (
     AuditEvent,
     CallingDomain,
@@ -19,6 +19,8 @@ from onboarding.models import (
     Tenant,
     TenantStatus,
 )
+from onboarding.services import lifecycle
+from onboarding.services.lifecycle import Actor, CallingDomainSpec
 
 pytestmark = pytest.mark.django_db
 
@@ -187,7 +189,7 @@ def test_two_definitive_failures_in_a_row_flag_drift_and_tell_staff_once(dns_ser
     domain.refresh_from_db()
     assert domain.drift_flagged_at is not None and domain.verified_at == NOW
     [row] = emails(EmailKind.DNS_DRIFT)
-    mail.email_send([row.pk], now=row.next_attempt_at)
+    outbox.email_send([row.pk], now=row.next_attempt_at)
     [message] = smtp_sink.messages
     assert message["To"] == "staff@provider.test" and "video.acme.test" in message["Subject"]
     for part in (message.get_body(("plain",)), message.get_body(("html",))):
@@ -236,7 +238,7 @@ def test_staff_are_told_once_when_a_domain_is_still_unverified_after_7_days(dns_
     sweep_when_due(domain)
 
     [row] = emails(EmailKind.DNS_NOT_VERIFIED)
-    mail.email_send([row.pk], now=row.next_attempt_at)
+    outbox.email_send([row.pk], now=row.next_attempt_at)
     [message] = smtp_sink.messages
     assert message["Subject"] == "DNS not verified after 7 days: video.acme.test (Acme)"
     for part in (message.get_body(("plain",)), message.get_body(("html",))):

@@ -3,9 +3,10 @@
 import pytest
 from django.core import signing
 
-from onboarding import invitations, lifecycle, mail
-from onboarding.lifecycle import Actor, CallingDomainSpec
+from onboarding.mail import outbox
 from onboarding.models import CallingDomain, EmailKind, OutboundEmail
+from onboarding.services import invitations, lifecycle
+from onboarding.services.lifecycle import Actor, CallingDomainSpec
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +36,7 @@ def test_an_own_domain_tenant_is_sent_the_dns_instructions_once(smtp_sink):
     lifecycle.tenant_domains_changed(tenant, actor=Actor.system())
 
     [row] = OutboundEmail.objects.filter(kind=EmailKind.DNS_INSTRUCTIONS)
-    mail.email_send([row.pk])
+    outbox.email_send([row.pk])
     [message] = smtp_sink.messages
     code = CallingDomain.objects.get(tenant=tenant).ownership_code
     assert message["To"] == "admin@acme.test"
@@ -135,8 +136,9 @@ def test_check_again_is_rate_limited(client, settings, dns_server):
 
 
 def test_a_confirmation_waiting_for_an_own_domain_goes_out_when_it_verifies(dns_server):
-    from onboarding import dns_checks, tokens
+    from onboarding.dns import sweep
     from onboarding.models import UploadInvitation
+    from onboarding.services import tokens
 
     tenant = lifecycle.tenant_create(
         name="Globex",
@@ -152,13 +154,13 @@ def test_a_confirmation_waiting_for_an_own_domain_goes_out_when_it_verifies(dns_
     assert not OutboundEmail.objects.filter(kind=EmailKind.CONFIRMATION).exists()
 
     publish_all(dns_server, CallingDomain.objects.get(pk=own.pk))
-    dns_checks.dns_sweep()
+    sweep.dns_sweep()
 
     assert OutboundEmail.objects.filter(kind=EmailKind.CONFIRMATION, tenant=tenant).count() == 1
 
 
 def test_a_drift_flag_holds_the_confirmation_back():
-    from onboarding import tokens
+    from onboarding.services import tokens
 
     tenant = own_tenant()
     CallingDomain.objects.filter(tenant=tenant).update(

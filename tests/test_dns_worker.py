@@ -3,9 +3,9 @@ DNS server: the worker asks the DNS server on loopback, as production asks the i
 
 import pytest
 
-from onboarding import lifecycle
-from onboarding.lifecycle import Actor, CallingDomainSpec
 from onboarding.models import CallingDomain, DnsCheck, Heartbeat
+from onboarding.services import lifecycle
+from onboarding.services.lifecycle import Actor, CallingDomainSpec
 from tests.services import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]

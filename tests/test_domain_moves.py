@@ -7,10 +7,11 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from onboarding import domain_moves, instructions, lifecycle, prefixes
 from onboarding.domain import calling_domains
-from onboarding.lifecycle import CallingDomainSpec, TransitionRefused
+from onboarding.mail import instructions
 from onboarding.models import AuditEvent, CallingDomain, EmailKind, Gateway, OutboundEmail, Tenant
+from onboarding.services import domain_moves, lifecycle, prefixes
+from onboarding.services.lifecycle import CallingDomainSpec, TransitionRefused
 from tests.live_support import TEST, active_tenant, rendered, settings_changed_emails, tenant_in
 from tests.upload_support import shared_domain_tenant
 
@@ -84,7 +85,7 @@ def test_an_own_domain_is_verified_before_the_switch():
 def test_an_unverified_move_target_does_not_hold_back_the_confirmation():
     tenant = tenant_in("invited", name="Globex")
     start_move(tenant, OWN)
-    from onboarding import tokens
+    from onboarding.services import tokens
 
     assert tokens.own_domains_ready(tenant)
 

@@ -5,9 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from onboarding import lifecycle, mail, reminders, tokens
-from onboarding.lifecycle import Actor, CallingDomainSpec
+from onboarding.mail import outbox
 from onboarding.models import EmailKind, OutboundEmail, Tenant, UploadInvitation
+from onboarding.services import lifecycle, reminders, tokens
+from onboarding.services.lifecycle import Actor, CallingDomainSpec
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +31,7 @@ def make_tenant(option="onpexip", domain="acme", length="", scope_units=()):
 def deliver(kind, smtp_sink):
     """Send every queued email of this kind to the sink; return the one message."""
     rows = OutboundEmail.objects.filter(kind=kind)
-    mail.email_send([row.pk for row in rows])
+    outbox.email_send([row.pk for row in rows])
     [message] = [m for m in smtp_sink.messages if m["Message-ID"] == rows.get().message_id]
     return (
         message,
@@ -168,7 +169,7 @@ def test_token_replaced_tells_the_service_contacts_and_how_to_undo(smtp_sink):
 def test_the_email_failed_notice_goes_to_staff_with_the_error(smtp_sink):
     enabled(make_tenant())
     smtp_sink.handler.refuse_with = "550 5.1.1 No such mailbox"
-    mail.email_send([OutboundEmail.objects.get(kind=EmailKind.INITIAL).pk])
+    outbox.email_send([OutboundEmail.objects.get(kind=EmailKind.INITIAL).pk])
     smtp_sink.handler.refuse_with = ""
 
     message, text, html = deliver(EmailKind.EMAIL_FAILED, smtp_sink)
@@ -203,7 +204,7 @@ def test_no_email_ever_holds_the_token(smtp_sink):
     upload(tenant, token="second-token")
     tokens.token_revoke(tenant=tenant, actor=Actor.system(), now=timezone.now())
 
-    mail.email_send(list(OutboundEmail.objects.values_list("pk", flat=True)))
+    outbox.email_send(list(OutboundEmail.objects.values_list("pk", flat=True)))
 
     assert len(smtp_sink.messages) == OutboundEmail.objects.count() >= 4
     for message in smtp_sink.messages:

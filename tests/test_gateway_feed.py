@@ -6,9 +6,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from onboarding import gateway_keys, lifecycle, tokens
-from onboarding.lifecycle import Actor
+from onboarding.gateways import api_keys
 from onboarding.models import Gateway, GatewayApiKey, GatewayFetch, UploadInvitation
+from onboarding.services import lifecycle, tokens
+from onboarding.services.lifecycle import Actor
 from tests.feed_support import FEED, active_tenant, default_gateway, fetch, issue_key
 from tests.upload_support import invited_tenant
 
@@ -55,7 +56,7 @@ def test_a_key_with_the_right_id_but_a_wrong_secret_is_401(client):
 def test_a_revoked_key_stops_working_at_once(client):
     key = issue_key()
     api_key = GatewayApiKey.objects.get()
-    gateway_keys.api_key_revoke(api_key=api_key, actor=Actor.system("test"))
+    api_keys.api_key_revoke(api_key=api_key, actor=Actor.system("test"))
 
     assert fetch(client, key).status_code == 401
 
@@ -72,7 +73,7 @@ def test_two_keys_work_side_by_side_during_a_rotation(client):
 
     assert fetch(client, old).status_code == 200
     assert fetch(client, new).status_code == 200
-    gateway_keys.api_key_revoke(
+    api_keys.api_key_revoke(
         api_key=GatewayApiKey.objects.get(label="old"), actor=Actor.system("test")
     )
     assert fetch(client, old).status_code == 401

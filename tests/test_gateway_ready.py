@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from onboarding import dns_checks, gateway_keys, lifecycle, tokens
-from onboarding.lifecycle import Actor, CallingDomainSpec
+from onboarding.dns import sweep
+from onboarding.gateways import api_keys
 from onboarding.models import (
     CallingDomain,
     EmailKind,
@@ -16,6 +16,8 @@ from onboarding.models import (
     SecurityToken,
     UploadInvitation,
 )
+from onboarding.services import lifecycle, tokens
+from onboarding.services.lifecycle import Actor, CallingDomainSpec
 from tests.feed_support import active_tenant, fetch, issue_key
 from tests.upload_support import invited_tenant
 
@@ -89,7 +91,7 @@ def test_a_replacement_token_is_fetched_without_a_second_confirmation(client):
 
 def test_revoking_every_key_brings_back_confirmation_on_upload():
     issue_key()
-    gateway_keys.api_key_revoke(api_key=GatewayApiKey.objects.get(), actor=Actor.system("t"))
+    api_keys.api_key_revoke(api_key=GatewayApiKey.objects.get(), actor=Actor.system("t"))
 
     tenant = active_tenant("Acme")
 
@@ -113,7 +115,7 @@ def test_a_fetch_before_dns_verifies_leaves_the_confirmation_to_the_verification
     assert not confirmations(tenant).exists()
 
     publish_all(dns_server, CallingDomain.objects.get(pk=own.pk))
-    dns_checks.dns_sweep()
+    sweep.dns_sweep()
 
     assert confirmations(tenant).count() == 1
     assert "video.globex.test" in [

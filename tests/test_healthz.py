@@ -13,7 +13,7 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from onboarding.heartbeats import heartbeat_record
+from onboarding.services.heartbeats import heartbeat_record
 
 
 def closed_port() -> int:

@@ -22,7 +22,7 @@ from onboarding.models import (
     Tenant,
     TenantStatus,
 )
-from onboarding.two_factor import staff_totp_enrol
+from onboarding.services.staff_two_factor import staff_totp_enrol
 from tests.conftest import totp_code
 from tests.services import wait_until
 

@@ -8,9 +8,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
-from onboarding import lifecycle
-from onboarding.lifecycle import Actor, CallingDomainSpec, TransitionRefused
 from onboarding.models import AuditEvent, CallingDomain, Gateway, Tenant, TenantStatus
+from onboarding.services import lifecycle
+from onboarding.services.lifecycle import Actor, CallingDomainSpec, TransitionRefused
 from tests.live_support import active_tenant
 from tests.upload_support import invited_tenant
 

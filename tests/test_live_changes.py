@@ -6,10 +6,11 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
-from onboarding import changes, instructions
-from onboarding.changes import DomainSettings
-from onboarding.lifecycle import TransitionRefused
+from onboarding.mail import instructions
 from onboarding.models import AuditEvent, CallingDomain, Gateway, SecurityToken, TenantStatus
+from onboarding.services import changes
+from onboarding.services.changes import DomainSettings
+from onboarding.services.lifecycle import TransitionRefused
 from tests.live_support import (
     TEST,
     active_tenant,

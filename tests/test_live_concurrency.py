@@ -10,8 +10,8 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from onboarding import changes, dns_checks, invitations, lifecycle, mail, offboarding
-from onboarding.lifecycle import CallingDomainSpec
+from onboarding.dns import sweep
+from onboarding.mail import outbox
 from onboarding.models import (
     AuditEvent,
     CallingDomain,
@@ -21,6 +21,8 @@ from onboarding.models import (
     SecurityToken,
     UploadInvitation,
 )
+from onboarding.services import changes, invitations, lifecycle, offboarding
+from onboarding.services.lifecycle import CallingDomainSpec
 from tests.concurrency import run_together
 from tests.live_support import TEST, rendered
 from tests.upload_support import invited_tenant, link_path
@@ -93,7 +95,7 @@ def test_an_offboarding_racing_a_dns_check_leaves_nothing_running(round_, dns_se
         dns_server.add(record.zone_line)
 
     check, offboard = run_together(
-        lambda: dns_checks.calling_domains_check_now([domain]),
+        lambda: sweep.calling_domains_check_now([domain]),
         lambda: offboarding.tenant_offboard(tenant=tenant, actor=TEST),
     )
 
@@ -108,7 +110,7 @@ def test_an_offboarding_racing_an_email_send_sends_it_once_or_cancels_it(round_,
     initial = OutboundEmail.objects.get(tenant=tenant, kind=EmailKind.INITIAL)
 
     sent, offboard = run_together(
-        lambda: mail.email_send([initial.pk]),
+        lambda: outbox.email_send([initial.pk]),
         lambda: offboarding.tenant_offboard(tenant=tenant, actor=TEST),
     )
 
@@ -127,7 +129,7 @@ def test_an_email_already_being_sent_finishes_but_pending_ones_are_cancelled(smt
     initial = OutboundEmail.objects.get(tenant=tenant, kind=EmailKind.INITIAL)
     issued = invitations.invitation_issue(tenant=tenant)
     assert issued.invitation.revoked_at is None
-    claimed = mail._claim([initial.pk], "claim-before-offboarding", initial.next_attempt_at)
+    claimed = outbox._claim([initial.pk], "claim-before-offboarding", initial.next_attempt_at)
     assert [row.pk for row in claimed] == [initial.pk]
 
     offboarding.tenant_offboard(tenant=tenant, actor=TEST)

@@ -14,8 +14,8 @@ from urllib.parse import quote
 
 import pytest
 
-from onboarding import invitations
 from onboarding.infra.log_redaction import RedactSignedLinks, redact
+from onboarding.services import invitations
 from tests.services import GunicornServer
 from tests.upload_support import link_path, shared_domain_tenant
 

@@ -159,7 +159,7 @@ def staff_signs_in_with_a_second_factor(page, base_url: str, found: Secrets) -> 
     from django.contrib.auth import get_user_model
 
     from onboarding.models import StaffTotpDevice
-    from onboarding.two_factor import staff_totp_enrol
+    from onboarding.services.staff_two_factor import staff_totp_enrol
     from tests.conftest import totp_code
 
     password = f"pw-{random.token_urlsafe(12)}"

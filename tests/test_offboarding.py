@@ -7,8 +7,7 @@ import pytest
 from django.conf import settings
 from django.utils import timezone
 
-from onboarding import changes, lifecycle, offboarding, prefixes, tasks
-from onboarding.lifecycle import TransitionRefused
+from onboarding import tasks
 from onboarding.models import (
     AuditEvent,
     CallingDomain,
@@ -18,6 +17,8 @@ from onboarding.models import (
     Tenant,
     UploadInvitation,
 )
+from onboarding.services import changes, lifecycle, offboarding, prefixes
+from onboarding.services.lifecycle import TransitionRefused
 from tests.live_support import TEST, active_tenant, rendered, tenant_in
 
 pytestmark = pytest.mark.django_db

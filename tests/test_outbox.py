@@ -6,9 +6,10 @@ import pytest
 from django.db import transaction
 from django.utils import timezone
 
-from onboarding import lifecycle, mail
-from onboarding.lifecycle import Actor, CallingDomainSpec
+from onboarding.mail import outbox as mail
 from onboarding.models import EmailKind, OutboundEmail, OutboxStatus, Tenant, TenantStatus
+from onboarding.services import lifecycle
+from onboarding.services.lifecycle import Actor, CallingDomainSpec
 from tests.concurrency import run_together
 from tests.conftest import point_celery_at
 from tests.services import reserve_port
@@ -29,7 +30,7 @@ def make_tenant(name="Acme", **spec):
 
 def queue_initial(tenant, key="initial:test"):
     """The initial email as enabling queues it (links go only to invited tenants)."""
-    from onboarding.emails import initial_email_queue
+    from onboarding.mail.composers import initial_email_queue
 
     Tenant.objects.filter(pk=tenant.pk).update(status=TenantStatus.INVITED)
     tenant.refresh_from_db()
@@ -283,9 +284,9 @@ def test_a_staff_notice_cannot_be_sent_again():
 
 
 def queue_confirmation(tenant, key="confirmation:test", subject_name=None):
-    from onboarding import emails
+    from onboarding.mail import composers
 
-    context = {**emails.tenant_context(tenant), "token": None}
+    context = {**composers.tenant_context(tenant), "token": None}
     if subject_name:
         context["tenant"] = Tenant(name=subject_name)
     return mail.email_queue(

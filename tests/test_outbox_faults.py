@@ -7,9 +7,10 @@ import pytest
 from django.db import connection, transaction
 from django.utils import timezone
 
-from onboarding import lifecycle, mail
-from onboarding.lifecycle import Actor, CallingDomainSpec
+from onboarding.mail import outbox as mail
 from onboarding.models import OutboundEmail, OutboxStatus
+from onboarding.services import lifecycle
+from onboarding.services.lifecycle import Actor, CallingDomainSpec
 from tests.services import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]

@@ -6,10 +6,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection
 
-from onboarding import lifecycle, prefixes
 from onboarding.domain import calling_domains
-from onboarding.lifecycle import Actor, CallingDomainSpec, PrefixPoolExhausted
 from onboarding.models import CallingDomain, Gateway, Tenant
+from onboarding.services import lifecycle, prefixes
+from onboarding.services.lifecycle import Actor, CallingDomainSpec, PrefixPoolExhausted
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

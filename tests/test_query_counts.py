@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from onboarding import lifecycle
-from onboarding.lifecycle import Actor, CallingDomainSpec
 from onboarding.models import CallingDomain, SecurityToken
+from onboarding.services import lifecycle
+from onboarding.services.lifecycle import Actor, CallingDomainSpec
 from tests.upload_support import invited_tenant, link_path
 
 ADMIN_LIST = "/admin/onboarding/tenant/"

@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from onboarding import invitations, lifecycle, reminders, tokens
-from onboarding.lifecycle import Actor, CallingDomainSpec
 from onboarding.models import EmailKind, OutboundEmail, Tenant, UploadInvitation
+from onboarding.services import invitations, lifecycle, reminders, tokens
+from onboarding.services.lifecycle import Actor, CallingDomainSpec
 
 pytestmark = pytest.mark.django_db
 

@@ -9,7 +9,6 @@ from django.contrib.auth.models import Group
 from django.contrib.messages import get_messages
 from django.urls import reverse
 
-from onboarding import roles
 from onboarding.models import (
     CallingDomain,
     EmailKind,
@@ -21,7 +20,13 @@ from onboarding.models import (
     TenantStatus,
     UploadInvitation,
 )
-from onboarding.roles import ADMINISTRATORS, ONBOARDING_STAFF, READ_ONLY, ensure_staff_roles
+from onboarding.services import staff_roles
+from onboarding.services.staff_roles import (
+    ADMINISTRATORS,
+    ONBOARDING_STAFF,
+    READ_ONLY,
+    ensure_staff_roles,
+)
 from tests.conftest import otp_verified_login
 from tests.live_support import edit_data, settings_changed_emails
 from tests.upload_support import invited_tenant
@@ -45,8 +50,8 @@ def sign_in_as(client, django_user_model):
 
 
 def draft_tenant(name="Draft Co"):
-    from onboarding import lifecycle
-    from onboarding.lifecycle import Actor, CallingDomainSpec
+    from onboarding.services import lifecycle
+    from onboarding.services.lifecycle import Actor, CallingDomainSpec
 
     return lifecycle.tenant_create(
         name=name,
@@ -57,8 +62,8 @@ def draft_tenant(name="Draft Co"):
 
 
 def active_tenant():
-    from onboarding import tokens
-    from onboarding.lifecycle import Actor
+    from onboarding.services import tokens
+    from onboarding.services.lifecycle import Actor
 
     tenant = invited_tenant("Acme")
     tokens.token_store(
@@ -129,7 +134,7 @@ def test_the_three_roles_exist_after_migrate_with_their_permissions():
     )
     assert not any("staffbackupcode" in p and "device" not in p for p in administrators)
     # every permission named in the table exists (a typo would silently grant nothing)
-    for role, permissions in roles.role_permissions().items():
+    for role, permissions in staff_roles.role_permissions().items():
         assert perms_of(role) == set(permissions), role
 
 

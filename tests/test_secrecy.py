@@ -25,8 +25,8 @@ from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 
-from onboarding import mail
 from onboarding.infra import encryption
+from onboarding.mail import outbox as mail
 from onboarding.models import OutboundEmail, OutboxStatus, SecurityToken, Tenant
 from tests.upload_support import invited_tenant, link_path
 
@@ -111,7 +111,7 @@ def test_no_staff_second_factor_is_in_a_dump_of_the_database(staff_user):
     from base64 import b32encode
 
     from onboarding.models import StaffBackupCode, StaffTotpDevice
-    from onboarding.two_factor import staff_totp_enrol
+    from onboarding.services.staff_two_factor import staff_totp_enrol
 
     enrolment = staff_totp_enrol(user=staff_user)
     key = StaffTotpDevice.objects.get(user=staff_user).bin_key
@@ -155,7 +155,7 @@ def test_the_token_is_on_no_admin_page(uploaded, client, staff_user):
     from base64 import b32encode
 
     from onboarding.models import StaffTotpDevice
-    from onboarding.two_factor import staff_totp_enrol
+    from onboarding.services.staff_two_factor import staff_totp_enrol
     from tests.conftest import otp_verified_login
 
     # the staff member's own second factor is as secret as the token
@@ -284,7 +284,7 @@ def test_after_rotation_the_old_key_alone_decrypts_nothing_and_never_falls_back(
 @pytest.mark.django_db
 def test_rotation_re_encrypts_staff_totp_keys_and_sign_in_still_works(client, staff_user, settings):
     from onboarding.models import StaffTotpDevice
-    from onboarding.two_factor import staff_totp_enrol
+    from onboarding.services.staff_two_factor import staff_totp_enrol
     from tests.conftest import totp_code
 
     old, new = new_key(), new_key()

@@ -19,8 +19,8 @@ django.setup()
 from django.core.management import call_command
 
 call_command("migrate", verbosity=0)
-from onboarding import lifecycle
-from onboarding.lifecycle import Actor, CallingDomainSpec
+from onboarding.services import lifecycle
+from onboarding.services.lifecycle import Actor, CallingDomainSpec
 from tests.upload_support import invited_tenant
 
 for i in range({DNS_DOMAINS}):
@@ -54,8 +54,8 @@ meeting = Path(meeting)
 
 
 def dns_role():
-    from onboarding import dns
-    from onboarding.dns_checks import dns_sweep
+    from onboarding.dns import verdicts as dns
+    from onboarding.dns.sweep import dns_sweep
     from onboarding.models import CallingDomain
     from tests.dns_server import DnsServer
 
@@ -73,8 +73,9 @@ def dns_role():
 
 
 def outbox_role():
-    from onboarding import mail, tokens
-    from onboarding.lifecycle import Actor
+    from onboarding.services import tokens
+    from onboarding.mail import outbox as mail
+    from onboarding.services.lifecycle import Actor
     from onboarding.models import OutboundEmail, Tenant
 
     tenant = Tenant.objects.get(pk=outbox_tenant)

@@ -18,7 +18,7 @@ from onboarding.models import (
     StaffTotpDevice,
     backup_code_digest,
 )
-from onboarding.two_factor import staff_totp_enrol
+from onboarding.services.staff_two_factor import staff_totp_enrol
 from tests.conftest import totp_code
 
 pytestmark = pytest.mark.django_db

@@ -3,10 +3,10 @@ Through HTTP against PostgreSQL; never a secret on it."""
 
 import pytest
 
-from onboarding import lifecycle
 from onboarding.infra import encryption
-from onboarding.lifecycle import Actor, CallingDomainSpec
 from onboarding.models import CallingDomain, SecurityToken, UploadInvitation
+from onboarding.services import lifecycle
+from onboarding.services.lifecycle import Actor, CallingDomainSpec
 from tests.feed_support import fetch, issue_key
 from tests.upload_support import invited_tenant, link_path
 
@@ -63,13 +63,13 @@ def test_the_page_says_the_gateway_has_not_fetched_then_that_it_has(client):
 
 
 def test_own_domains_show_their_dns_verdicts(client, dns_server):
-    from onboarding import dns_checks
+    from onboarding.dns import sweep
     from tests.test_dns_status_page import publish_all
 
     tenant = invited_tenant("Globex")
     own = CallingDomainSpec(option="own", domain="video.globex.test").build(tenant)
     lifecycle.calling_domain_save(own)
-    dns_checks.calling_domains_check_now([CallingDomain.objects.get(pk=own.pk)])
+    sweep.calling_domains_check_now([CallingDomain.objects.get(pk=own.pk)])
     path = link_path(tenant)
     client.post(path, {"token": TOKEN, "trusted": "on"})
 
@@ -80,7 +80,7 @@ def test_own_domains_show_their_dns_verdicts(client, dns_server):
     assert "SRV _sips._tcp.video.globex.test" in page
     assert "/dns-status/" in page
     publish_all(dns_server, CallingDomain.objects.get(pk=own.pk))
-    dns_checks.calling_domains_check_now([CallingDomain.objects.get(pk=own.pk)])
+    sweep.calling_domains_check_now([CallingDomain.objects.get(pk=own.pk)])
     assert 'badge text-bg-success">verified' in client.get(path).content.decode()
 
 

@@ -12,9 +12,10 @@ from django.apps import apps
 from django.contrib.auth.models import Permission
 from django.urls import reverse
 
-from onboarding import lifecycle, timeline
-from onboarding.lifecycle import Actor
 from onboarding.models import Gateway, Tenant
+from onboarding.selectors import timeline
+from onboarding.services import lifecycle
+from onboarding.services.lifecycle import Actor
 from tests.conftest import otp_verified_login
 from tests.test_admin_tenants import make_tenant, tenant_form
 

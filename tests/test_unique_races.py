@@ -19,9 +19,9 @@ from django.db import connections
 from django.db.models.signals import pre_save
 from django.test import Client
 
-from onboarding import lifecycle
-from onboarding.lifecycle import Actor, CallingDomainSpec, UniqueConflict
 from onboarding.models import AuditEvent, CallingDomain, Tenant
+from onboarding.services import lifecycle
+from onboarding.services.lifecycle import Actor, CallingDomainSpec, UniqueConflict
 from tests.concurrency import run_together
 from tests.conftest import otp_verified_login
 from tests.test_admin_live_changes import change_url, edit_data

@@ -15,7 +15,7 @@ from django.test import Client
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from onboarding import invitations
+from onboarding.services import invitations
 from tests.conftest import otp_verified_login
 from tests.upload_support import link_path, shared_domain_tenant
 

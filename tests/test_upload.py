@@ -6,9 +6,7 @@ import pytest
 from django.core import signing
 from django.utils import timezone
 
-from onboarding import invitations, lifecycle, tokens
 from onboarding.infra import encryption
-from onboarding.lifecycle import Actor
 from onboarding.models import (
     EmailKind,
     Gateway,
@@ -18,6 +16,8 @@ from onboarding.models import (
     TokenState,
     UploadInvitation,
 )
+from onboarding.services import invitations, lifecycle, tokens
+from onboarding.services.lifecycle import Actor
 from tests.upload_support import invited_tenant, link_path
 
 pytestmark = pytest.mark.django_db

@@ -59,7 +59,8 @@ from django.core.management import call_command
 from django.db import connection
 
 call_command("migrate", verbosity=0)
-from onboarding import emails, mail
+from onboarding.mail import composers
+from onboarding.mail import outbox as mail
 from onboarding.models import OutboundEmail
 from tests.upload_support import invited_tenant
 
@@ -67,7 +68,7 @@ connection.features.can_return_columns_from_insert = False  # as on SQLite befor
 tenant = invited_tenant("Acme")
 keys = []
 for name in ("Acme", "Someone else"):
-    context = {**emails.tenant_context(tenant), "token": None}
+    context = {**composers.tenant_context(tenant), "token": None}
     context["tenant"].name = name
     row = mail.email_queue(kind="confirmation", idempotency_key="confirmation:x",
                            recipients=["noc@acme.test"], tenant=tenant, context=context)

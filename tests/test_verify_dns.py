@@ -10,9 +10,9 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from onboarding import lifecycle
 from onboarding.domain import dns_records
-from onboarding.lifecycle import Actor, CallingDomainSpec
+from onboarding.services import lifecycle
+from onboarding.services.lifecycle import Actor, CallingDomainSpec
 from tests.services import ROOT
 
 pytestmark = pytest.mark.django_db

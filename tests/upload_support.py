@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from onboarding import invitations, lifecycle
-from onboarding.lifecycle import Actor, CallingDomainSpec
 from onboarding.models import Tenant
+from onboarding.services import invitations, lifecycle
+from onboarding.services.lifecycle import Actor, CallingDomainSpec
 
 
 def invited_tenant(name: str = "Acme", **spec: str) -> Tenant:

@@ -10,7 +10,7 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import path
 
-from onboarding import dashboard
+from onboarding.selectors import dashboard
 
 
 class DashboardAdminMixin:

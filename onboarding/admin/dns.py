@@ -1,6 +1,6 @@
 """DNS checks in the staff admin: a table per own calling domain on the tenant page, the
 "check DNS now" action, a drift badge in the tenant list, and a read-only list of every
-record's latest verdict. The checks themselves run in dns_checks.py, as for the sweeper."""
+record's latest verdict. The checks themselves run in sweep.py, as for the sweeper."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from onboarding import dns_checks
 from onboarding.admin.common import ReadOnlyAdminMixin
+from onboarding.dns import sweep
 from onboarding.domain import domain_names
 from onboarding.models import CallingDomain, DnsCheck, DnsVerdict, DomainVerdict, Tenant
 
@@ -67,7 +67,7 @@ def _domain_table(calling_domain: CallingDomain) -> str:
                 f"{row.checked_at:%Y-%m-%d %H:%M}" if row.checked_at else "-",
                 next_check,
             )
-            for row in dns_checks.dns_status_table(calling_domain)
+            for row in sweep.dns_status_table(calling_domain)
         ),
     )
     return format_html(
@@ -105,7 +105,7 @@ def check_dns_now(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: 
             request, "None of the selected tenants has an own domain to check.", messages.INFO
         )
         return
-    for calling_domain, check in dns_checks.calling_domains_check_now(domains):
+    for calling_domain, check in sweep.calling_domains_check_now(domains):
         problems = "; ".join(
             f"{r.expected.name} {r.expected.rdtype} {DnsVerdict(r.verdict).label}"
             + (f" ({r.found_display})" if r.found_display else "")

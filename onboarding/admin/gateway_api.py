@@ -17,8 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 
-from onboarding import gateway_keys
 from onboarding.admin.common import ActionPermissionMixin, ReadOnlyAdminMixin, staff_actor
+from onboarding.gateways import api_keys
 from onboarding.models import Gateway, GatewayApiKey, GatewayFetch
 
 
@@ -26,7 +26,7 @@ class GatewayApiKeyForm(forms.ModelForm):
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
         if self.instance.pk is None:
-            gateway_keys.expiry_validate(expires_at=cleaned.get("expires_at"))
+            api_keys.expiry_validate(expires_at=cleaned.get("expires_at"))
         return cleaned
 
 
@@ -72,7 +72,7 @@ class GatewayApiKeyAdmin(ActionPermissionMixin, admin.ModelAdmin):
         if change:
             super().save_model(request, obj, form, change)
             return
-        issued = gateway_keys.api_key_issue(
+        issued = api_keys.api_key_issue(
             gateway=obj.gateway,
             actor=staff_actor(request),
             label=obj.label,
@@ -105,7 +105,7 @@ class GatewayApiKeyAdmin(ActionPermissionMixin, admin.ModelAdmin):
     )
     def revoke_keys(self, request: HttpRequest, queryset: QuerySet) -> None:
         revoked = sum(
-            gateway_keys.api_key_revoke(api_key=key, actor=staff_actor(request))
+            api_keys.api_key_revoke(api_key=key, actor=staff_actor(request))
             for key in queryset.select_related("gateway")
         )
         self.message_user(request, f"{revoked} key(s) revoked.", messages.SUCCESS)

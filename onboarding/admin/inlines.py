@@ -10,13 +10,13 @@ from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
-from onboarding import lifecycle
 from onboarding.admin.dns import domain_dns_state
 from onboarding.admin.live_changes import CallingDomainForm
 from onboarding.domain import calling_domains
 from onboarding.domain.calling_domains import CallingDomainOption
 from onboarding.models import CallingDomain, OutboundEmail, Tenant
 from onboarding.models.tenants import TENANT_DOMAINS_EDITABLE_IN_PLACE
+from onboarding.services import lifecycle
 
 # Calling domains inline ------------------------------------------------------------------------
 

@@ -16,12 +16,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from onboarding import changes, domain_moves, offboarding
 from onboarding.admin.common import staff_actor
 from onboarding.domain import calling_domains
-from onboarding.lifecycle import CallingDomainSpec, TransitionRefused
 from onboarding.models import CallingDomain, Tenant, TenantStatus
-from onboarding.tenant_creation import UniqueConflict
+from onboarding.services import changes, domain_moves, offboarding
+from onboarding.services.lifecycle import CallingDomainSpec, TransitionRefused
+from onboarding.services.tenant_creation import UniqueConflict
 
 PERMISSION_LIVE = "onboarding.change_live_settings"
 PERMISSION_MOVE = "onboarding.move_calling_domain"

@@ -14,7 +14,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from onboarding import previews
+from onboarding.mail import previews
 from onboarding.models import Tenant
 
 

@@ -13,7 +13,6 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from simple_history.admin import SimpleHistoryAdmin
 
-from onboarding import changes, lifecycle, mail
 from onboarding.admin.common import (
     ActionPermissionMixin,
     ReadOnlyAdminMixin,
@@ -21,11 +20,13 @@ from onboarding.admin.common import (
     user_may,
 )
 from onboarding.admin.gateway_api import GatewayApiKeyPanelMixin
+from onboarding.mail import outbox
 from onboarding.models import (
     AuditEvent,
     Gateway,
     OutboundEmail,
 )
+from onboarding.services import changes, lifecycle
 
 # Gateways and the audit log ---------------------------------------------------------------------
 
@@ -148,7 +149,7 @@ class OutboundEmailAdmin(ActionPermissionMixin, admin.ModelAdmin):
     def send_again(self, request: HttpRequest, queryset: QuerySet) -> None:
         for row in queryset.select_related("tenant"):
             try:
-                again = mail.email_send_again(row)
+                again = outbox.email_send_again(row)
             except ValueError as refusal:
                 self.message_user(request, str(refusal), messages.ERROR)
             else:

@@ -17,7 +17,6 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from onboarding import lifecycle
 from onboarding.admin.common import (
     ActionPermissionMixin,
     RevalidateOnUniqueConflictMixin,
@@ -33,14 +32,15 @@ from onboarding.admin.timeline import TimelineAdminMixin
 from onboarding.admin.tokens import TokenAdminMixin
 from onboarding.domain import calling_domains, domain_names
 from onboarding.domain.calling_domains import CallingDomainOption
-from onboarding.forms import EmailListField, LineListField
-from onboarding.lifecycle import TransitionRefused
 from onboarding.models import (
     CallingDomain,
     Gateway,
     Tenant,
 )
-from onboarding.tenant_creation import tenant_save
+from onboarding.services import lifecycle
+from onboarding.services.lifecycle import TransitionRefused
+from onboarding.services.tenant_creation import tenant_save
+from onboarding.views.forms import EmailListField, LineListField
 
 # Tenants ----------------------------------------------------------------------------------------
 

@@ -10,10 +10,10 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from onboarding import tokens
 from onboarding.admin.common import staff_actor, user_may
-from onboarding.lifecycle import TransitionRefused
 from onboarding.models import Tenant
+from onboarding.services import tokens
+from onboarding.services.lifecycle import TransitionRefused
 
 
 class TokenAdminMixin:

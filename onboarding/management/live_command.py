@@ -10,9 +10,9 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.core.management.base import CommandError
 
-from onboarding import lifecycle
 from onboarding.domain import domain_names
 from onboarding.models import CallingDomain, Tenant
+from onboarding.services import lifecycle
 
 
 def calling_domain_lookup(tenant: Tenant, typed: str) -> CallingDomain:

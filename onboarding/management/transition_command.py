@@ -7,9 +7,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from onboarding import lifecycle
 from onboarding.management.tenant_lookup import tenant_lookup
 from onboarding.models import Tenant
+from onboarding.services import lifecycle
 
 
 class TenantTransitionCommand(BaseCommand):

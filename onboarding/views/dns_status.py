@@ -12,9 +12,10 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 from django_ratelimit.decorators import ratelimit
 
-from onboarding import dns_checks, invitations
-from onboarding.dns_status import tenant_own_domains
+from onboarding.dns import sweep
+from onboarding.dns.status_table import tenant_own_domains
 from onboarding.models import TenantStatus
+from onboarding.services import invitations
 from onboarding.views.upload import private_page
 
 
@@ -34,9 +35,9 @@ def dns_status(request: HttpRequest, signed: str) -> HttpResponse:
         return render(request, "onboarding/link_ended.html", {"tenant": tenant}, status=410)
     own_domains = tenant_own_domains(tenant)
     if request.method == "POST":
-        dns_checks.calling_domains_check_now(own_domains)
+        sweep.calling_domains_check_now(own_domains)
         return redirect("dns-status", signed=signed)
-    domains = [{"domain": cd, "rows": dns_checks.dns_status_table(cd)} for cd in own_domains]
+    domains = [{"domain": cd, "rows": sweep.dns_status_table(cd)} for cd in own_domains]
     return render(
         request,
         "onboarding/dns_status.html",

@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET
 from django_ratelimit.decorators import ratelimit
 
-from onboarding import feed, gateway_keys
+from onboarding.gateways import api_keys, feed
 from onboarding.infra.http import client_ip
 
 OPENAPI_PATH = Path(__file__).resolve().parent.parent / "api" / "openapi.yaml"
@@ -29,7 +29,7 @@ def _presented_key(request: HttpRequest) -> str:
 
 def _per_key(group: str, request: HttpRequest) -> str:
     """Counted per key ID (no database needed); requests without a well-formed key per IP."""
-    key_id = gateway_keys.key_id_of(_presented_key(request))
+    key_id = api_keys.key_id_of(_presented_key(request))
     return f"key:{key_id}" if key_id else f"ip:{client_ip(request)}"
 
 
@@ -61,7 +61,7 @@ def gateway_config(request: HttpRequest) -> HttpResponse:
             "Too many requests for this key; try again later.",
             Retry_After="60",
         )
-    api_key = gateway_keys.api_key_authenticate(_presented_key(request))
+    api_key = api_keys.api_key_authenticate(_presented_key(request))
     if api_key is None:
         return _error(
             401,

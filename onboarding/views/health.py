@@ -5,7 +5,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
-from onboarding.heartbeats import scheduler_alive
+from onboarding.services.heartbeats import scheduler_alive
 
 logger = logging.getLogger(__name__)
 

@@ -18,12 +18,14 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 from django_ratelimit.decorators import ratelimit
 
-from onboarding import customer_status, instructions, invitations, tokens
-from onboarding.forms import UploadForm
 from onboarding.infra.http import client_ip
-from onboarding.invitations import LinkCheck, LinkOutcome
-from onboarding.lifecycle import Actor, TransitionRefused
+from onboarding.mail import instructions
 from onboarding.models import CallingDomain
+from onboarding.selectors import customer_status
+from onboarding.services import invitations, tokens
+from onboarding.services.invitations import LinkCheck, LinkOutcome
+from onboarding.services.lifecycle import Actor, TransitionRefused
+from onboarding.views.forms import UploadForm
 
 OUTCOME_TEMPLATES = {
     LinkOutcome.NOT_FOUND: "onboarding/link_not_found.html",

@@ -2,9 +2,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from onboarding import changes
 from onboarding.management.live_command import actor_for, refusals_as_errors
 from onboarding.management.tenant_lookup import gateway_lookup
+from onboarding.services import changes
 
 
 class Command(BaseCommand):

@@ -2,7 +2,6 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from onboarding import changes
 from onboarding.management.live_command import (
     actor_for,
     calling_domain_lookup,
@@ -11,6 +10,7 @@ from onboarding.management.live_command import (
     yes_no,
 )
 from onboarding.management.tenant_lookup import gateway_lookup, tenant_lookup
+from onboarding.services import changes
 
 
 class Command(BaseCommand):

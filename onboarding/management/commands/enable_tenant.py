@@ -1,5 +1,5 @@
-from onboarding import lifecycle
 from onboarding.management.transition_command import TenantTransitionCommand
+from onboarding.services import lifecycle
 
 
 class Command(TenantTransitionCommand):

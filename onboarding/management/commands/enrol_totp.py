@@ -11,7 +11,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from onboarding.two_factor import staff_totp_enrol
+from onboarding.services.staff_two_factor import staff_totp_enrol
 
 
 class Command(BaseCommand):

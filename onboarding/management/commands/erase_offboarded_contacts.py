@@ -2,7 +2,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from onboarding import offboarding
+from onboarding.services import offboarding
 
 
 class Command(BaseCommand):

@@ -2,9 +2,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from onboarding import tokens
-from onboarding.lifecycle import Actor, TransitionRefused
 from onboarding.management.tenant_lookup import tenant_lookup
+from onboarding.services import tokens
+from onboarding.services.lifecycle import Actor, TransitionRefused
 
 
 class Command(BaseCommand):

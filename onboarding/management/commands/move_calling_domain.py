@@ -2,8 +2,6 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from onboarding import domain_moves
-from onboarding.lifecycle import CallingDomainSpec
 from onboarding.management.live_command import (
     actor_for,
     calling_domain_lookup,
@@ -11,6 +9,8 @@ from onboarding.management.live_command import (
     yes_no,
 )
 from onboarding.management.tenant_lookup import tenant_lookup
+from onboarding.services import domain_moves
+from onboarding.services.lifecycle import CallingDomainSpec
 
 
 class Command(BaseCommand):

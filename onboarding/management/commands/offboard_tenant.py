@@ -1,5 +1,5 @@
-from onboarding import offboarding
 from onboarding.management.transition_command import TenantTransitionCommand
+from onboarding.services import offboarding
 
 
 class Command(TenantTransitionCommand):

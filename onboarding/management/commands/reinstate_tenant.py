@@ -2,9 +2,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from onboarding import offboarding
 from onboarding.management.live_command import actor_for, refusals_as_errors
 from onboarding.models import Tenant
+from onboarding.services import offboarding
 
 
 class Command(BaseCommand):

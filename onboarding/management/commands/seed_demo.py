@@ -13,10 +13,10 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand
 from django.db import IntegrityError
 
-from onboarding import lifecycle
 from onboarding.domain.calling_domains import CallingDomainOption
-from onboarding.lifecycle import CallingDomainSpec
 from onboarding.management.tenant_lookup import tenant_by_name
+from onboarding.services import lifecycle
+from onboarding.services.lifecycle import CallingDomainSpec
 
 
 @dataclass(frozen=True)

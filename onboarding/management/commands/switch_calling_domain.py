@@ -2,9 +2,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from onboarding import domain_moves
 from onboarding.management.live_command import actor_for, calling_domain_lookup, refusals_as_errors
 from onboarding.management.tenant_lookup import tenant_lookup
+from onboarding.services import domain_moves
 
 
 class Command(BaseCommand):

@@ -16,7 +16,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from onboarding import dns, dns_lookup
+from onboarding.dns import lookups, verdicts
 from onboarding.domain import domain_names
 from onboarding.models import CallingDomain, DnsVerdict, DomainVerdict, Gateway
 
@@ -63,7 +63,7 @@ class Command(BaseCommand):
         else:  # any other domain: the default gateway, and no ownership code to look for
             sip_host = Gateway.objects.get(is_default=True).effective_sip_host
             code = None
-        check = dns.domain_check(
+        check = verdicts.domain_check(
             domain=domain, sip_host=sip_host, ownership_code=code, nameservers=nameservers
         )
         self._print(check)
@@ -73,7 +73,7 @@ class Command(BaseCommand):
         if EXIT_CODES[verdict]:
             sys.exit(EXIT_CODES[verdict])
 
-    def _print(self, check: dns.DomainCheck) -> None:
+    def _print(self, check: verdicts.DomainCheck) -> None:
         lines = [
             (
                 record.expected.name,
@@ -90,14 +90,14 @@ class Command(BaseCommand):
             self.stdout.write("  ".join([*padded, line[4]]).rstrip())
 
 
-def _found(record: dns.RecordCheck) -> str:
+def _found(record: verdicts.RecordCheck) -> str:
     found = "; ".join(record.found)
     if record.detail and record.verdict != DnsVerdict.OK:
         return f"{found} ({record.detail})" if found else f"({record.detail})"
     return found
 
 
-def _nameservers(addresses: list[str], port: int | None) -> dns_lookup.Nameservers | None:
+def _nameservers(addresses: list[str], port: int | None) -> lookups.Nameservers | None:
     if port is not None and not 0 < port < 65536:
         raise CommandError(f"--port {port} is not a port number (1-65535).")
     for address in addresses:
@@ -110,4 +110,4 @@ def _nameservers(addresses: list[str], port: int | None) -> dns_lookup.Nameserve
         if port is not None:
             raise CommandError("--port goes with --nameserver (the server to ask on that port).")
         return None  # the domain's authoritative servers
-    return dns_lookup.Nameservers(tuple(addresses), port or settings.DNS_PORT)
+    return lookups.Nameservers(tuple(addresses), port or settings.DNS_PORT)

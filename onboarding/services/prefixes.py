@@ -69,7 +69,7 @@ def shared_prefix_allocate(calling_domain: CallingDomain, *, now: datetime | Non
     The unique constraint on shared prefixes decides: we insert a candidate inside a savepoint,
     and when a concurrent transaction committed the same one first, we pick again.
     """
-    from onboarding.lifecycle import TransitionRefused
+    from onboarding.services.lifecycle import TransitionRefused
 
     now = now or timezone.now()
     for _attempt in range(PREFIX_ALLOCATION_ATTEMPTS):

@@ -18,9 +18,9 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from onboarding import lifecycle
-from onboarding.lifecycle import Actor
 from onboarding.models import Gateway, GatewayApiKey
+from onboarding.services import lifecycle
+from onboarding.services.lifecycle import Actor
 
 KEY_PREFIX = "gwk"
 KEY_ID_BYTES = 8  # 16 hex characters: unique enough to find a row, not a secret

@@ -11,16 +11,16 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from onboarding import lifecycle
-from onboarding.changes import (
+from onboarding.models import CallingDomain, Tenant, TenantStatus
+from onboarding.services import lifecycle
+from onboarding.services.changes import (
     ChangeResult,
     changes_record,
     settings_snapshot,
     snapshot_diff,
     tenant_lock,
 )
-from onboarding.lifecycle import Actor, CallingDomainSpec, TransitionRefused
-from onboarding.models import CallingDomain, Tenant, TenantStatus
+from onboarding.services.lifecycle import Actor, CallingDomainSpec, TransitionRefused
 
 S = TenantStatus
 

@@ -26,13 +26,13 @@ from onboarding.models import (
     Tenant,
     TenantStatus,
 )
-from onboarding.prefixes import (  # noqa: F401 (public names kept importable from here)
+from onboarding.services.prefixes import (  # noqa: F401 (public names kept importable from here)
     PREFIX_ALLOCATION_ATTEMPTS,
     PrefixPoolExhausted,
     shared_prefix_allocate,
     shared_prefixes_free,
 )
-from onboarding.tenant_creation import (  # noqa: F401 (public names kept importable from here)
+from onboarding.services.tenant_creation import (  # noqa: F401 (public names kept importable from here)
     CallingDomainSpec,
     CreatedTenant,
     UniqueConflict,
@@ -119,9 +119,9 @@ def tenant_domains_changed(tenant: Tenant, *, actor: Actor, now: datetime | None
     """
     own_domains = list(CallingDomain.objects.in_use().own().filter(tenant=tenant))
     if own_domains:
-        from onboarding import emails
+        from onboarding.mail import composers
 
-        emails.dns_instructions_queue_new(tenant, own_domains, now or timezone.now())
+        composers.dns_instructions_queue_new(tenant, own_domains, now or timezone.now())
     current = Tenant.objects.filter(pk=tenant.pk).values_list("status", flat=True).first()
     if own_domains and current in AWAIT_DNS_FROM:
         return _transition(
@@ -158,10 +158,10 @@ def tenant_enable(*, tenant: Tenant, actor: Actor, now: datetime | None = None) 
 
 
 def _invite(tenant: Tenant, event: AuditEvent, now: datetime) -> None:
-    from onboarding import emails
+    from onboarding.mail import composers
 
     tenant.refresh_from_db()
-    emails.initial_email_queue(tenant, f"initial:{tenant.pk}:{event.pk}", now)
+    composers.initial_email_queue(tenant, f"initial:{tenant.pk}:{event.pk}", now)
 
 
 def tenant_activate(

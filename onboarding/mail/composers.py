@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from onboarding import instructions, invitations
-from onboarding.mail import composer, email_queue
+from onboarding.mail import instructions
+from onboarding.mail.outbox import composer, email_queue
 from onboarding.models import (
     CallingDomain,
     EmailKind,
@@ -16,6 +16,7 @@ from onboarding.models import (
     Tenant,
     TenantStatus,
 )
+from onboarding.services import invitations
 
 
 def tenant_context(tenant: Tenant, domains: list[CallingDomain] | None = None) -> dict[str, Any]:

@@ -9,9 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from onboarding import dns_checks, dns_status, gateway_keys, invitations, tokens
-from onboarding.dns_checks import DnsStatusRow
+from onboarding.dns import status_table, sweep
+from onboarding.dns.sweep import DnsStatusRow
+from onboarding.gateways import api_keys
 from onboarding.models import CallingDomain, SecurityToken, Tenant, TenantStatus
+from onboarding.services import invitations, tokens
 
 S = TenantStatus
 # What each state means for the customer, in plain words.
@@ -48,20 +50,20 @@ class TenantStatusView:
 
 def tenant_status_view(tenant: Tenant) -> TenantStatusView:
     token = tokens.current_token(tenant)
-    own = dns_status.tenant_own_domains(tenant)
+    own = status_table.tenant_own_domains(tenant)
     return TenantStatusView(
         tenant=tenant,
         state_sentence=STATE_SENTENCES[TenantStatus(tenant.status)],
         active_since=_active_since(tenant),
         token=token,
-        gateway_pulls_feed=gateway_keys.gateway_pulls_feed(tenant.gateway_id),
+        gateway_pulls_feed=api_keys.gateway_pulls_feed(tenant.gateway_id),
         token_fetched_by_gateway_at=token.fetched_by_gateway_at if token else None,
         own_domains=[
             OwnDomainStatus(
                 domain=cd,
                 verified=cd.verified_at is not None,
                 drift_flagged=cd.drift_flagged_at is not None,
-                rows=dns_checks.dns_status_table(cd),
+                rows=sweep.dns_status_table(cd),
             )
             for cd in own
         ],

@@ -11,11 +11,11 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q
 
-from onboarding import dns, lifecycle, tokens
 from onboarding.batch_sql import AnyOf, bulk_insert
-from onboarding.dns_schedule import DomainState
+from onboarding.dns import verdicts
+from onboarding.dns.schedule import DomainState
 from onboarding.domain import domain_names
-from onboarding.mail import email_queue
+from onboarding.mail.outbox import email_queue
 from onboarding.models import (
     ActorKind,
     AuditEvent,
@@ -25,6 +25,7 @@ from onboarding.models import (
     Tenant,
     TenantStatus,
 )
+from onboarding.services import lifecycle, tokens
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ def domains_verified_record(states: list[DomainState], now: datetime) -> None:
             logger.warning("%s was not enabled after DNS verified: %s", tenant, refusal.message)
 
 
-def drift_flag(state: DomainState, check: dns.DomainCheck, now: datetime) -> None:
+def drift_flag(state: DomainState, check: verdicts.DomainCheck, now: datetime) -> None:
     CallingDomain.objects.filter(pk=state.pk).update(drift_flagged_at=now)
     calling_domain = CallingDomain.objects.select_related("tenant").get(pk=state.pk)
     lifecycle.audit_record(
@@ -95,7 +96,7 @@ def drift_clear(state: DomainState, now: datetime) -> None:
     )
 
 
-def not_verified_notify(state: DomainState, check: dns.DomainCheck, now: datetime) -> None:
+def not_verified_notify(state: DomainState, check: verdicts.DomainCheck, now: datetime) -> None:
     CallingDomain.objects.filter(pk=state.pk).update(not_verified_notified_at=now)
     calling_domain = CallingDomain.objects.select_related("tenant").get(pk=state.pk)
     since = state.dns_pending_since or now
@@ -114,7 +115,7 @@ def _staff_email(
     kind: str,
     idempotency_key: str,
     calling_domain: CallingDomain,
-    check: dns.DomainCheck,
+    check: verdicts.DomainCheck,
     now: datetime,
     **extra: Any,
 ) -> None:

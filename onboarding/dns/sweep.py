@@ -5,7 +5,7 @@ and moves their `next_check_at` forward in the same transaction, so two sweepers
 sweep and the next) never check a domain twice. Lookups run in a bounded thread pool; only the
 calling thread touches the database, writing verdicts in batches. The schedule's rules live in
 dns_schedule.py; the rare consequences (verified, drift, still unverified after 7 days) in
-dns_notices.py, through lifecycle.py and the outbox.
+notices.py, through lifecycle.py and the outbox.
 
 The lookups are CPU-bound in Python (the GIL), so every CPU second this thread spends is one the
 lookups wait for: a batch is written with a handful of statements whose parameters are arrays
@@ -27,9 +27,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from onboarding import dns, dns_lookup, dns_notices
 from onboarding.batch_sql import AnyOf, bulk_insert
-from onboarding.dns_schedule import (
+from onboarding.dns import lookups as dns_lookup
+from onboarding.dns import notices
+from onboarding.dns import verdicts as dns
+from onboarding.dns.schedule import (
     BACKOFF,
     DRIFT_AFTER_FAILURES,
     NOT_VERIFIED_WARNING_AFTER,
@@ -40,7 +42,7 @@ from onboarding.dns_schedule import (
     Outcome,
     dns_outcome,
 )
-from onboarding.dns_status import DnsStatusRow, dns_status_table
+from onboarding.dns.status_table import DnsStatusRow, dns_status_table
 from onboarding.domain.calling_domains import CallingDomainOption
 from onboarding.models import CallingDomain, DnsCheck, DomainVerdict, TenantStatus
 
@@ -304,16 +306,16 @@ def _write(
         ]
         _record_verdicts(current, now)
         _record_schedules(outcomes, now)
-        dns_notices.domains_verified_record(
+        notices.domains_verified_record(
             [state for state, _c, outcome in outcomes if outcome.verified], now
         )
         for state, check, outcome in outcomes:
             if outcome.flag_drift:
-                dns_notices.drift_flag(state, check, now)
+                notices.drift_flag(state, check, now)
             elif outcome.clear_drift:
-                dns_notices.drift_clear(state, now)
+                notices.drift_clear(state, now)
             if outcome.tell_not_verified:
-                dns_notices.not_verified_notify(state, check, now)
+                notices.not_verified_notify(state, check, now)
     for state, check, outcome in outcomes:
         result.checked += 1
         result.verified += outcome.verified

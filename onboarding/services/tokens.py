@@ -13,9 +13,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from onboarding import emails, gateway_keys, invitations, lifecycle, upload_reads
+from onboarding import upload_reads
+from onboarding.gateways import api_keys
 from onboarding.infra import encryption
-from onboarding.lifecycle import Actor, TransitionRefused
+from onboarding.mail import composers
 from onboarding.models import (
     CallingDomain,
     SecurityToken,
@@ -24,6 +25,8 @@ from onboarding.models import (
     TokenState,
     UploadInvitation,
 )
+from onboarding.services import invitations, lifecycle
+from onboarding.services.lifecycle import Actor, TransitionRefused
 
 S = TenantStatus
 # Links can be re-issued while the customer may still upload: before and after the first token.
@@ -87,7 +90,7 @@ def token_store(
             lifecycle.audit_record(
                 tenant=tenant, action="token_replaced", actor=actor, now=now, detail=detail
             )
-            emails.token_replaced_queue(tenant, stored, now)
+            composers.token_replaced_queue(tenant, stored, now)
         else:
             lifecycle.tenant_activate(
                 tenant=tenant, actor=actor, now=now, detail=detail, locked=True
@@ -133,7 +136,7 @@ def confirmation_queue_if_ready(
         return False
     if not gateway_has_token(tenant, token, now=now):
         return False
-    emails.confirmation_queue(tenant, token, now, domains=domains)
+    composers.confirmation_queue(tenant, token, now, domains=domains)
     return True
 
 
@@ -142,7 +145,7 @@ def gateway_has_token(tenant: Tenant, token: SecurityToken, *, now: datetime) ->
     the token counts as delivered when stored, the earlier rule)."""
     if token.fetched_by_gateway_at is not None:
         return True
-    return not gateway_keys.gateway_pulls_feed(tenant.gateway_id, now=now)
+    return not api_keys.gateway_pulls_feed(tenant.gateway_id, now=now)
 
 
 def upload_link_reissue(
@@ -157,7 +160,7 @@ def upload_link_reissue(
                 f"{tenant.name} is {tenant.get_status_display().lower()}; upload links are "
                 "issued only to invited or active tenants."
             )
-        issued = emails.new_link_queue(tenant, actor.label, now)
+        issued = composers.new_link_queue(tenant, actor.label, now)
         lifecycle.audit_record(
             tenant=tenant,
             action="upload_link_issued",
@@ -213,7 +216,7 @@ def token_revoke(*, tenant: Tenant, actor: Actor, now: datetime | None = None) -
         SecurityToken.objects.filter(tenant=tenant, state=TokenState.CURRENT).update(
             state=TokenState.REVOKED, ciphertext="", destroyed_at=now
         )
-        emails.new_link_queue(tenant, actor.label, now)
+        composers.new_link_queue(tenant, actor.label, now)
     return tenant
 
 

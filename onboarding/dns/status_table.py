@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from onboarding import dns
+from onboarding.dns import verdicts
 from onboarding.models import CallingDomain, DnsVerdict, Tenant
 
 
@@ -53,7 +53,7 @@ def dns_status_table(calling_domain: CallingDomain) -> list[DnsStatusRow]:
                 verdict_label=DnsVerdict(check.verdict).label if check else "not checked yet",
                 found=check.found_display if check else "",
                 checked_at=check.checked_at if check else None,
-                hint=dns.fix_hint(
+                hint=verdicts.fix_hint(
                     record,
                     check.verdict if check else DnsVerdict.MISSING,
                     check.found if check else (),

@@ -17,8 +17,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from onboarding import emails, invitations, lifecycle
-from onboarding.lifecycle import OFFBOARD_FROM, Actor, CallingDomainSpec, CreatedTenant
+from onboarding.mail import composers
 from onboarding.models import (
     AuditEvent,
     CallingDomain,
@@ -29,6 +28,8 @@ from onboarding.models import (
     TenantStatus,
     TokenState,
 )
+from onboarding.services import invitations, lifecycle
+from onboarding.services.lifecycle import OFFBOARD_FROM, Actor, CallingDomainSpec, CreatedTenant
 
 S = TenantStatus
 REINSTATE_FROM = frozenset({S.OFFBOARDED})
@@ -89,7 +90,7 @@ def _end_service(tenant: Tenant, event: AuditEvent, now: datetime) -> None:
     }
     event.save(update_fields=["detail"])
     tenant.refresh_from_db()
-    emails.service_ended_queue(tenant, now)
+    composers.service_ended_queue(tenant, now)
 
 
 # Erasing contact addresses after the retention period -------------------------------------------

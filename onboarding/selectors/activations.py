@@ -16,8 +16,8 @@ from django.db.models import Aggregate, Count, DurationField, F, OuterRef, Q, Qu
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
-from onboarding.dashboard_chart import WeeklyChart, weekly_chart
 from onboarding.models import AuditEvent
+from onboarding.selectors.dashboard_chart import WeeklyChart, weekly_chart
 
 # The windows the median time from enable to active is taken over, in days.
 MEDIAN_WINDOWS_DAYS = (30, 90)

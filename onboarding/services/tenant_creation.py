@@ -23,10 +23,10 @@ from django.utils import timezone
 from onboarding.domain import calling_domains
 from onboarding.domain.calling_domains import AccessScope, CallingDomainOption, RuleWarning
 from onboarding.models import CallingDomain, Gateway, Tenant
-from onboarding.prefixes import shared_prefix_allocate
+from onboarding.services.prefixes import shared_prefix_allocate
 
 if TYPE_CHECKING:
-    from onboarding.lifecycle import Actor
+    from onboarding.services.lifecycle import Actor
 
 
 class UniqueConflict(ValidationError):
@@ -88,7 +88,7 @@ def tenant_create(
 ) -> CreatedTenant:
     """Create a tenant with its calling domains, validated by every rule, in one transaction."""
     # lifecycle imports this module to re-export it, so it is imported when first needed
-    from onboarding.lifecycle import audit_record, tenant_domains_changed
+    from onboarding.services.lifecycle import audit_record, tenant_domains_changed
 
     now = now or timezone.now()
     tenant = Tenant(

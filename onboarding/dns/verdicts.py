@@ -16,7 +16,7 @@ import dns.rdatatype
 from django.conf import settings
 from django.utils.functional import cached_property
 
-from onboarding.dns_lookup import (
+from onboarding.dns.lookups import (
     Lookup,
     LookupAnswer,
     LookupUnknown,

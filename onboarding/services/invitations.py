@@ -181,7 +181,7 @@ def newest_link_sent_at(tenant: Tenant) -> datetime | None:
 
 # The DNS status page's link ----------------------------------------------------------------------
 
-DNS_STATUS_SALT = "onboarding.dns-status"
+DNS_STATUS_SALT = "onboarding.dns.verdicts-status"
 
 
 def dns_status_url(tenant: Tenant) -> str:

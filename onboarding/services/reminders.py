@@ -9,7 +9,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from onboarding import emails
+from onboarding.mail import composers
 from onboarding.models import OutboundEmail, Tenant, TenantStatus
 
 
@@ -51,6 +51,6 @@ def reminders_send(*, now: datetime | None = None) -> int:
             ]
             if OutboundEmail.objects.filter(idempotency_key__in=later_or_same).exists():
                 continue
-            emails.reminder_queue(tenant, reminder_key(tenant, step), step, now)
+            composers.reminder_queue(tenant, reminder_key(tenant, step), step, now)
             queued += 1
     return queued

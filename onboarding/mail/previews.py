@@ -14,8 +14,9 @@ from django.conf import settings
 from django.template import TemplateDoesNotExist
 from django.utils import timezone
 
-from onboarding import changes, emails, mail
+from onboarding.mail import composers, outbox
 from onboarding.models import EmailKind, OutboundEmail, SecurityToken, Tenant, TokenState
+from onboarding.services import changes
 
 LINK_PLACEHOLDER = f"{settings.PORTAL_BASE_URL}/upload/[a fresh link is issued when sent]/"
 DNS_LINK_PLACEHOLDER = f"{settings.PORTAL_BASE_URL}/dns-status/[the tenant's DNS status link]/"
@@ -41,7 +42,7 @@ class Preview:
     kind: str
     label: str
     recipients: list[str]
-    rendered: mail.RenderedEmail | None
+    rendered: outbox.RenderedEmail | None
 
 
 def recipients_for(kind: str, tenant: Tenant) -> list[str]:
@@ -59,7 +60,7 @@ def sample_context(kind: str, tenant: Tenant) -> dict[str, Any]:
         tenant=tenant, state=TokenState.CURRENT
     ).first() or SimpleNamespace(uploaded_at=now, fingerprint="(fingerprint)")
     return {
-        **emails.tenant_context(tenant),
+        **composers.tenant_context(tenant),
         "upload_url": LINK_PLACEHOLDER,
         "upload_expires_at": now + settings.UPLOAD_LINK_MAX_AGE,
         "dns_status_url": DNS_LINK_PLACEHOLDER,
@@ -83,7 +84,7 @@ def tenant_previews(tenant: Tenant) -> list[Preview]:
     previews = []
     for kind in EmailKind:
         try:
-            rendered = mail.render(kind, sample_context(kind, tenant))
+            rendered = outbox.render(kind, sample_context(kind, tenant))
         except TemplateDoesNotExist:
             rendered = None
         previews.append(Preview(kind, kind.label, recipients_for(kind, tenant), rendered))

@@ -15,8 +15,6 @@ from django.conf import settings
 from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, When
 from django.utils import timezone
 
-from onboarding import activations, heartbeats
-from onboarding.dashboard_chart import WeeklyChart
 from onboarding.models import (
     CallingDomain,
     DnsCheck,
@@ -27,6 +25,9 @@ from onboarding.models import (
     Tenant,
     TenantStatus,
 )
+from onboarding.selectors import activations
+from onboarding.selectors.dashboard_chart import WeeklyChart
+from onboarding.services import heartbeats
 
 S = TenantStatus
 

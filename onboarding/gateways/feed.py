@@ -21,7 +21,6 @@ from django.db import transaction
 from django.db.models import BooleanField, ExpressionWrapper, Q
 from django.utils import timezone
 
-from onboarding import tokens
 from onboarding.domain.calling_domains import SFB_GATEWAY_HOSTNAME, CallingDomainOption
 from onboarding.infra import encryption
 from onboarding.models import (
@@ -33,6 +32,7 @@ from onboarding.models import (
     TenantStatus,
     TokenState,
 )
+from onboarding.services import tokens
 
 # Bumped when the shape of the feed changes, so every gateway's cached copy is invalidated.
 FEED_VERSION = "1"

@@ -18,11 +18,11 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from onboarding import lifecycle
 from onboarding.domain import calling_domains, domain_names
 from onboarding.domain.calling_domains import AccessScope, MeetingIdLength, RuleWarning
-from onboarding.lifecycle import Actor, TransitionRefused
 from onboarding.models import CallingDomain, Gateway, Tenant, TenantStatus
+from onboarding.services import lifecycle
+from onboarding.services.lifecycle import Actor, TransitionRefused
 
 S = TenantStatus
 
@@ -225,7 +225,7 @@ def changes_record(
     tenant: Tenant, changes: list[ValueChange], *, actor: Actor, now: datetime, action: str = ""
 ) -> None:
     """The audit event with old and new values, and the email when the customer must act."""
-    from onboarding import emails
+    from onboarding.mail import composers
 
     event = lifecycle.audit_record(
         tenant=tenant,
@@ -236,7 +236,7 @@ def changes_record(
     )
     customer_changes = [c for c in changes if c.customer_must_change]
     if customer_changes:
-        emails.settings_changed_queue(
+        composers.settings_changed_queue(
             tenant, customer_changes, f"settings_changed:{tenant.pk}:{event.pk}", now
         )
 
