@@ -305,14 +305,35 @@ CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = env.str(
     "CELERY_BEAT_SCHEDULE_FILENAME", default=str(BASE_DIR / "var" / "celerybeat-schedule")
 )
-# How often the sweepers run (the architecture's "every minute"); the journey test shortens it.
+# How often each periodic job runs, in seconds. Tests that run a real beat shorten them.
+# The sweepers: the architecture's "every minute", so a lost email or a due domain waits little.
 SWEEP_INTERVAL_SECONDS = env.float("SWEEP_INTERVAL_SECONDS", default=60.0)
+# Reminders fall due on a day, not a minute: a quarter of an hour late is never noticed.
+REMINDER_INTERVAL_SECONDS = env.float("REMINDER_INTERVAL_SECONDS", default=900.0)
+# Replaced tokens wait days (TOKEN_GRACE_PERIOD) before they go: hourly is prompt enough.
+TOKEN_DESTROY_INTERVAL_SECONDS = env.float("TOKEN_DESTROY_INTERVAL_SECONDS", default=3600.0)
+# Contacts are kept months (CONTACT_RETENTION) after offboarding: hourly is prompt enough.
+CONTACT_ERASE_INTERVAL_SECONDS = env.float("CONTACT_ERASE_INTERVAL_SECONDS", default=3600.0)
+for _name, _seconds in (
+    ("SWEEP_INTERVAL_SECONDS", SWEEP_INTERVAL_SECONDS),
+    ("REMINDER_INTERVAL_SECONDS", REMINDER_INTERVAL_SECONDS),
+    ("TOKEN_DESTROY_INTERVAL_SECONDS", TOKEN_DESTROY_INTERVAL_SECONDS),
+    ("CONTACT_ERASE_INTERVAL_SECONDS", CONTACT_ERASE_INTERVAL_SECONDS),
+):
+    if not _seconds > 0:  # zero or less: beat would send the job in a busy loop
+        raise ImproperlyConfigured(f"{_name} must be a positive number of seconds, not {_seconds}.")
 CELERY_BEAT_SCHEDULE = {
     "outbox-sweeper": {"task": "onboarding.tasks.sweep_outbox", "schedule": SWEEP_INTERVAL_SECONDS},
     "dns-sweeper": {"task": "onboarding.tasks.sweep_dns", "schedule": SWEEP_INTERVAL_SECONDS},
-    "reminders": {"task": "onboarding.tasks.send_reminders", "schedule": 900.0},
-    "token-destroyer": {"task": "onboarding.tasks.destroy_expired_tokens", "schedule": 3600.0},
-    "contact-eraser": {"task": "onboarding.tasks.erase_offboarded_contacts", "schedule": 3600.0},
+    "reminders": {"task": "onboarding.tasks.send_reminders", "schedule": REMINDER_INTERVAL_SECONDS},
+    "token-destroyer": {
+        "task": "onboarding.tasks.destroy_expired_tokens",
+        "schedule": TOKEN_DESTROY_INTERVAL_SECONDS,
+    },
+    "contact-eraser": {
+        "task": "onboarding.tasks.erase_offboarded_contacts",
+        "schedule": CONTACT_ERASE_INTERVAL_SECONDS,
+    },
 }
 # /healthz calls the scheduler dead when its newest heartbeat is older than this.
 SCHEDULER_HEARTBEAT_MAX_AGE = timedelta(

@@ -161,6 +161,29 @@ def celery_workers(test_database_url, broker, smtp_sink):
         worker.cleanup()
 
 
+@pytest.fixture
+def celery_beats(test_database_url, broker, smtp_sink):
+    """Start real `celery beat` processes, each with a schedule file of its own, on the test
+    database and broker (requested after `celery_workers`, they stop before the workers)."""
+    from tests.services import CeleryBeat
+
+    started: list[CeleryBeat] = []
+
+    def start(**extra_env: str) -> CeleryBeat:
+        beat = CeleryBeat(
+            database_url=test_database_url,
+            broker_url=broker.url,
+            email_url=smtp_sink.url,
+            extra_env=extra_env,
+        ).start()
+        started.append(beat)
+        return beat
+
+    yield start
+    for beat in started:
+        beat.cleanup()
+
+
 # DNS ---------------------------------------------------------------------------------------------
 
 

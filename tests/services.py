@@ -215,7 +215,10 @@ class CeleryWorker:
             self.env["CELERY_BEAT_SCHEDULE_FILENAME"] = f"{self.log.name}.beat-schedule"
         self.process: subprocess.Popen | None = None
 
-    def start(self) -> CeleryWorker:
+    # what the process logs once it takes work
+    ready_marker = b" ready."
+
+    def command(self) -> list[str]:
         command = [
             sys.executable,
             "-m",
@@ -233,20 +236,23 @@ class CeleryWorker:
         ]
         if self.beat:
             command.append("--beat")
+        return command
+
+    def start(self) -> CeleryWorker:
         offset = Path(self.log.name).stat().st_size
         self.process = subprocess.Popen(
-            command, cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
+            self.command(), cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT
         )
         wait_until(
             lambda: (
-                b" ready." in Path(self.log.name).read_bytes()[offset:]
+                self.ready_marker in Path(self.log.name).read_bytes()[offset:]
                 or self.process.poll() is not None
             ),
             timeout=60,
-            what="the Celery worker",
+            what=f"the {type(self).__name__}",
         )
         if self.process.poll() is not None:
-            raise RuntimeError(f"the Celery worker exited early:\n{self.output()}")
+            raise RuntimeError(f"the {type(self).__name__} exited early:\n{self.output()}")
         return self
 
     def output(self) -> str:
@@ -271,9 +277,25 @@ class CeleryWorker:
     def cleanup(self) -> None:
         self.stop()
         # shown by pytest only when the test failed: the worker's side of the story
-        sys.stderr.write(f"--- celery worker log ---\n{self.output()[-6000:]}\n")
-        with contextlib.suppress(OSError):
-            os.unlink(self.log.name)
+        sys.stderr.write(f"--- {type(self).__name__} log ---\n{self.output()[-6000:]}\n")
+        # the log, and the beat's schedule file (shelve may add a suffix to its name)
+        for path in Path(self.log.name).parent.glob(f"{Path(self.log.name).name}*"):
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+class CeleryBeat(CeleryWorker):
+    """`celery beat` on its own, with a schedule file of its own, as production runs it."""
+
+    ready_marker = b"beat: Starting..."
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(beat=True, **kwargs)
+
+    def command(self) -> list[str]:
+        schedule = self.env["CELERY_BEAT_SCHEDULE_FILENAME"]
+        command = [sys.executable, "-m", "celery", "-A", "portal", "beat", "--loglevel=INFO"]
+        return [*command, f"--schedule={schedule}"]
 
 
 # gunicorn --------------------------------------------------------------------------------------
