@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     django.setup()
     from django.contrib.auth import get_user_model
 
-    from onboarding.two_factor import staff_totp_enrol
+    from onboarding.services.staff_two_factor import staff_totp_enrol
 
     user, created = get_user_model().objects.get_or_create(
         username=USERNAME, defaults={"email": "demo@localhost"}

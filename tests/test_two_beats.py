@@ -18,8 +18,7 @@ from datetime import datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from onboarding import dns, lifecycle, mail
-from onboarding.lifecycle import Actor, CallingDomainSpec
+from onboarding.mail import outbox as mail
 from onboarding.models import (
     AuditEvent,
     CallingDomain,
@@ -31,6 +30,8 @@ from onboarding.models import (
     TenantStatus,
     UploadInvitation,
 )
+from onboarding.services import lifecycle
+from onboarding.services.lifecycle import Actor, CallingDomainSpec
 from tests.services import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
@@ -122,7 +123,7 @@ def test_two_beats_lose_and_duplicate_no_email_no_dns_check_no_reminder(
     # (two of those tenants are enabled once verified), one publishes nothing.
     domains = [awaiting_dns(f"own{i}", enable_when_verified=i < 2) for i in range(4)]
     for domain in domains[:3]:
-        dns_server.add(*(r.zone_line for r in dns.calling_domain_expected_records(domain)))
+        dns_server.add(*(r.zone_line for r in domain.expected_records()))
     dns_server.resolver.delay = DNS_ANSWER_DELAY
     first = timezone.now()
     due_at(domains[::2], first)
