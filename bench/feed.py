@@ -34,7 +34,7 @@ def create_tenants(count: int) -> str:
     from onboarding.gateways import api_keys
     from onboarding.infra import encryption
     from onboarding.models import CallingDomain, Gateway, SecurityToken, Tenant, TenantStatus
-    from onboarding.services.lifecycle import Actor
+    from onboarding.services.audit import Actor
 
     gateway = Gateway.objects.get(is_default=True)
     now = timezone.now()

@@ -16,6 +16,8 @@ import sys
 import time
 from pathlib import Path
 
+from onboarding.services import tenant_creation
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
@@ -102,15 +104,15 @@ def main() -> None:
 
     from onboarding.mail import outbox as mail
     from onboarding.models import AuditEvent, CallingDomain, EmailKind, OutboundEmail, Tenant
-    from onboarding.services import lifecycle
-    from onboarding.services.lifecycle import Actor, CallingDomainSpec
+    from onboarding.services.audit import Actor
+    from onboarding.services.tenant_creation import CallingDomainSpec
 
     redis.Redis.from_url(os.environ["CELERY_BROKER_URL"]).flushdb()
     OutboundEmail.objects.all().delete()
     AuditEvent.objects.all().delete()
     CallingDomain.objects.all().delete()
     Tenant.objects.all().delete()
-    tenant = lifecycle.tenant_create(
+    tenant = tenant_creation.tenant_create(
         name="Bench",
         main_contact_email="it@bench.test",
         calling_domains=[CallingDomainSpec(option="onpexip", domain="bench")],

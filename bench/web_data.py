@@ -17,8 +17,9 @@ from django.utils import timezone
 
 from onboarding.domain import calling_domains
 from onboarding.models import CallingDomain, Gateway, Tenant, TenantStatus, UploadInvitation
-from onboarding.services import invitations, lifecycle
-from onboarding.services.lifecycle import Actor, CallingDomainSpec
+from onboarding.services import invitations, lifecycle, tenant_creation
+from onboarding.services.audit import Actor
+from onboarding.services.tenant_creation import CallingDomainSpec
 
 S = TenantStatus
 # A spread like a real list's: most tenants on onpexip.com, some on their own domain, a few
@@ -126,7 +127,7 @@ def _calling_domains(tenant: Tenant, n: int, free_prefixes, now) -> list[Calling
 
 def upload_tenant() -> str:
     """An invited onpexip.com tenant made as staff make one; the path of its upload link."""
-    tenant = lifecycle.tenant_create(
+    tenant = tenant_creation.tenant_create(
         name="Bench upload",
         main_contact_email="it@bench-upload.test",
         calling_domains=[CallingDomainSpec(option="onpexip", domain="bench-upload")],

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make lint`: ruff (lint and format) and a check that no model change lacks its migration.
+# `make lint`: ruff (lint and format), the import contracts, and a check that no model change
+# lacks its migration.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -9,6 +10,8 @@ say "ruff check"
 "$VENV/bin/ruff" check .
 say "ruff format --check"
 "$VENV/bin/ruff" format --check .
+say "import contracts (lint-imports: imports run one way, layer by layer)"
+"$VENV/bin/lint-imports" --no-cache
 say "makemigrations --check"
 # The test settings supply a SECRET_KEY; an in-memory SQLite database means no server is needed.
 DJANGO_SETTINGS_MODULE=tests.settings DATABASE_URL="sqlite://:memory:" \

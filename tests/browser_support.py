@@ -12,8 +12,9 @@ from django.test import Client
 from django.utils import timezone
 
 from onboarding.models import UploadInvitation
-from onboarding.services import invitations, lifecycle
-from onboarding.services.lifecycle import Actor, CallingDomainSpec
+from onboarding.services import invitations, lifecycle, tenant_creation
+from onboarding.services.audit import Actor
+from onboarding.services.tenant_creation import CallingDomainSpec
 from tests.upload_support import invited_tenant, link_path, shared_domain_tenant
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -111,7 +112,7 @@ def unknown_page() -> str:
 
 
 def dns_status_page() -> str:
-    tenant = lifecycle.tenant_create(
+    tenant = tenant_creation.tenant_create(
         name="Owndomain",
         main_contact_email="it@owndomain.test",
         token_upload_contacts=["admin@owndomain.test"],

@@ -24,8 +24,9 @@ from onboarding.models import (
     TenantStatus,
     UploadInvitation,
 )
-from onboarding.services import lifecycle, tokens
-from onboarding.services.lifecycle import Actor, CallingDomainSpec
+from onboarding.services import lifecycle, tenant_creation, tokens
+from onboarding.services.audit import Actor
+from onboarding.services.tenant_creation import CallingDomainSpec
 
 S = TenantStatus
 # the mix of states, repeated: mostly active, some waiting, a few of the rest
@@ -163,7 +164,7 @@ def token_upload(tenant: Tenant, *, at: datetime) -> None:
 def activated(name: str, *, at: datetime, took: timedelta) -> Tenant:
     """A tenant enabled at `at - took` and active from `at`, through the real lifecycle."""
     enabled_at = at - took
-    tenant = lifecycle.tenant_create(
+    tenant = tenant_creation.tenant_create(
         name=name,
         main_contact_email=f"it@{name.lower()}.test",
         calling_domains=[CallingDomainSpec(option="onpexip", domain=name.lower())],

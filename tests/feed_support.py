@@ -5,7 +5,7 @@ from __future__ import annotations
 from onboarding.gateways import api_keys
 from onboarding.models import Gateway, Tenant, UploadInvitation
 from onboarding.services import tokens
-from onboarding.services.lifecycle import Actor
+from onboarding.services.audit import Actor
 from tests.upload_support import invited_tenant
 
 FEED = "/api/gateway/v1/config"

@@ -7,8 +7,9 @@ import json
 
 from onboarding.infra import encryption
 from onboarding.models import EmailKind, OutboundEmail, Tenant
-from onboarding.services import invitations, lifecycle, tokens
-from onboarding.services.lifecycle import Actor, CallingDomainSpec
+from onboarding.services import invitations, lifecycle, tenant_creation, tokens
+from onboarding.services.audit import Actor
+from onboarding.services.tenant_creation import CallingDomainSpec
 from tests.upload_support import invited_tenant
 
 TEST = Actor.system("test")
@@ -17,7 +18,7 @@ TOKEN = "live-change-token-4c2d"
 
 def draft_tenant(name: str = "Acme", **spec: str) -> Tenant:
     spec = {"option": "onpexip", "domain": name.lower(), **spec}
-    return lifecycle.tenant_create(
+    return tenant_creation.tenant_create(
         name=name,
         main_contact_email=f"it@{name.lower()}.test",
         token_upload_contacts=[f"admin@{name.lower()}.test"],

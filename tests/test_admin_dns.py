@@ -7,8 +7,9 @@ from django.utils import timezone
 
 from onboarding.dns import sweep
 from onboarding.models import CallingDomain
-from onboarding.services import lifecycle
-from onboarding.services.lifecycle import Actor, CallingDomainSpec
+from onboarding.services import tenant_creation
+from onboarding.services.audit import Actor
+from onboarding.services.tenant_creation import CallingDomainSpec
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +17,7 @@ LIST_URL = reverse("admin:onboarding_tenant_changelist")
 
 
 def own_tenant(name="Acme", domain="video.acme.test"):
-    return lifecycle.tenant_create(
+    return tenant_creation.tenant_create(
         name=name,
         main_contact_email=f"it@{name.lower()}.test",
         calling_domains=[CallingDomainSpec(option="own", domain=domain)],

@@ -8,8 +8,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from onboarding.models import AuditEvent, CallingDomain, Gateway, Tenant, TenantStatus
-from onboarding.services import lifecycle
-from onboarding.services.lifecycle import Actor, CallingDomainSpec
+from onboarding.services import lifecycle, tenant_creation
+from onboarding.services.audit import Actor
+from onboarding.services.tenant_creation import CallingDomainSpec
 
 pytestmark = pytest.mark.django_db
 
@@ -47,7 +48,7 @@ def tenant_form(name="Acme", domains=(), **overrides):
 
 def make_tenant(name, option="onpexip", domain="acme", length="long", prefix=""):
     spec = CallingDomainSpec(option=option, domain=domain, meeting_id_length=length, prefix=prefix)
-    return lifecycle.tenant_create(
+    return tenant_creation.tenant_create(
         name=name,
         main_contact_email=f"it@{name.lower()}.test",
         calling_domains=[spec],

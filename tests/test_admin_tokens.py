@@ -10,8 +10,9 @@ from django.urls import reverse
 
 from onboarding.infra import encryption
 from onboarding.models import EmailKind, OutboundEmail, TenantStatus, UploadInvitation
-from onboarding.services import invitations, lifecycle, tokens
-from onboarding.services.lifecycle import Actor, CallingDomainSpec
+from onboarding.services import invitations, lifecycle, tenant_creation, tokens
+from onboarding.services.audit import Actor
+from onboarding.services.tenant_creation import CallingDomainSpec
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +21,7 @@ TOKEN = "admin-panel-token-5e3c"
 
 
 def active_tenant():
-    tenant = lifecycle.tenant_create(
+    tenant = tenant_creation.tenant_create(
         name="Acme",
         main_contact_email="it@acme.test",
         calling_domains=[CallingDomainSpec(option="onpexip", domain="acme")],

@@ -10,8 +10,9 @@ from django.test.utils import CaptureQueriesContext
 from onboarding import batch_sql
 from onboarding.batch_sql import AnyOf
 from onboarding.models import CallingDomain, DnsCheck, OutboundEmail, Tenant
-from onboarding.services import lifecycle
-from onboarding.services.lifecycle import Actor, CallingDomainSpec
+from onboarding.services import tenant_creation
+from onboarding.services.audit import Actor
+from onboarding.services.tenant_creation import CallingDomainSpec
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +21,7 @@ NOW = datetime(2030, 1, 2, 12, 0, tzinfo=UTC)
 
 def tenants(*names):
     return [
-        lifecycle.tenant_create(
+        tenant_creation.tenant_create(
             name=name,
             main_contact_email=f"it@{name.lower()}.test",
             calling_domains=[CallingDomainSpec(option="own", domain=f"video.{name.lower()}.test")],

@@ -13,8 +13,8 @@ from django.db import connection
 
 from onboarding.domain.calling_domains import CallingDomainOption
 from onboarding.models import AuditEvent, CallingDomain, Tenant, TenantStatus
-from onboarding.services import lifecycle
-from onboarding.services.lifecycle import CallingDomainSpec
+from onboarding.services import audit, tenant_creation
+from onboarding.services.tenant_creation import CallingDomainSpec
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -30,11 +30,11 @@ def run(command: str, *args: str) -> str:
 def make_tenant(
     name: str = "Acme", option: str = CallingDomainOption.ONPEXIP, domain: str = "acme"
 ):
-    return lifecycle.tenant_create(
+    return tenant_creation.tenant_create(
         name=name,
         main_contact_email="it@acme.example.com",
         calling_domains=[CallingDomainSpec(option=option, domain=domain)],
-        actor=lifecycle.Actor.system("test"),
+        actor=audit.Actor.system("test"),
     ).tenant
 
 

@@ -21,9 +21,10 @@ from onboarding.models import (
     Tenant,
     TenantStatus,
 )
-from onboarding.services import lifecycle, reminders
+from onboarding.services import lifecycle, reminders, tenant_creation
+from onboarding.services.audit import Actor
 from onboarding.services.heartbeats import heartbeat_record
-from onboarding.services.lifecycle import Actor, CallingDomainSpec
+from onboarding.services.tenant_creation import CallingDomainSpec
 from tests.conftest import otp_verified_login
 from tests.html_tables import page_tables
 from tests.upload_support import invited_tenant
@@ -35,7 +36,7 @@ SYSTEM = Actor.system("test")
 
 
 def own_domain_tenant(name, domain, *, waiting_days=0):
-    tenant = lifecycle.tenant_create(
+    tenant = tenant_creation.tenant_create(
         name=name,
         main_contact_email=f"it@{name.lower()}.test",
         calling_domains=[CallingDomainSpec(option="own", domain=domain)],
@@ -125,7 +126,7 @@ def test_someone_not_logged_in_is_sent_to_the_login_page(client):
 
 
 def test_it_counts_tenants_per_state(staff_client):
-    lifecycle.tenant_create(
+    tenant_creation.tenant_create(
         name="Draft",
         main_contact_email="it@draft.test",
         calling_domains=[CallingDomainSpec(option="onpexip", domain="draft")],

@@ -12,8 +12,8 @@ from django.utils import timezone
 from onboarding.models import Tenant
 from onboarding.selectors import activations, dashboard
 from onboarding.services import tokens
+from onboarding.services.audit import Actor
 from onboarding.services.heartbeats import heartbeat_record
-from onboarding.services.lifecycle import Actor
 from tests.dashboard_support import activated, tenants_bulk_create, token_upload
 from tests.html_tables import page_tables
 

@@ -19,8 +19,9 @@ from onboarding.models import (
     Tenant,
     TenantStatus,
 )
-from onboarding.services import lifecycle
-from onboarding.services.lifecycle import Actor, CallingDomainSpec
+from onboarding.services import lifecycle, tenant_creation
+from onboarding.services.audit import Actor
+from onboarding.services.tenant_creation import CallingDomainSpec
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ HOUR = timedelta(hours=1)
 
 
 def own_tenant(name="Acme", domain="video.acme.test", now=NOW, **kwargs):
-    return lifecycle.tenant_create(
+    return tenant_creation.tenant_create(
         name=name,
         main_contact_email=f"it@{name.lower()}.test",
         calling_domains=[CallingDomainSpec(option="own", domain=domain)],
@@ -270,7 +271,7 @@ def test_a_tenant_that_chose_auto_enable_is_invited_once_dns_verifies(dns_server
 
 
 def test_auto_enable_waits_until_every_own_domain_is_verified(dns_server):
-    tenant = lifecycle.tenant_create(
+    tenant = tenant_creation.tenant_create(
         name="Acme",
         main_contact_email="it@acme.test",
         calling_domains=[
@@ -297,7 +298,7 @@ def test_a_renamed_own_domain_waits_for_dns_again_from_that_moment(dns_server):
     later = NOW + timedelta(days=3)
 
     domain.domain = "meet.acme.test"
-    lifecycle.calling_domain_save(domain, now=later)
+    tenant_creation.calling_domain_save(domain, now=later)
 
     domain.refresh_from_db()
     assert domain.verified_at is None

@@ -5,14 +5,15 @@ from django.core import signing
 
 from onboarding.mail import outbox
 from onboarding.models import CallingDomain, EmailKind, OutboundEmail
-from onboarding.services import invitations, lifecycle
-from onboarding.services.lifecycle import Actor, CallingDomainSpec
+from onboarding.services import invitations, lifecycle, tenant_creation
+from onboarding.services.audit import Actor
+from onboarding.services.tenant_creation import CallingDomainSpec
 
 pytestmark = pytest.mark.django_db
 
 
 def own_tenant(name="Acme", domain="video.acme.test"):
-    return lifecycle.tenant_create(
+    return tenant_creation.tenant_create(
         name=name,
         main_contact_email=f"it@{name.lower()}.test",
         token_upload_contacts=[f"admin@{name.lower()}.test"],
@@ -60,7 +61,7 @@ def test_an_own_domain_tenant_is_sent_the_dns_instructions_once(smtp_sink):
 
 
 def test_a_shared_domain_tenant_gets_no_dns_instructions():
-    lifecycle.tenant_create(
+    tenant_creation.tenant_create(
         name="Globex",
         main_contact_email="it@globex.test",
         calling_domains=[CallingDomainSpec(option="shared")],
@@ -140,7 +141,7 @@ def test_a_confirmation_waiting_for_an_own_domain_goes_out_when_it_verifies(dns_
     from onboarding.models import UploadInvitation
     from onboarding.services import tokens
 
-    tenant = lifecycle.tenant_create(
+    tenant = tenant_creation.tenant_create(
         name="Globex",
         main_contact_email="it@globex.test",
         calling_domains=[CallingDomainSpec(option="onpexip", domain="globex")],
@@ -148,7 +149,7 @@ def test_a_confirmation_waiting_for_an_own_domain_goes_out_when_it_verifies(dns_
     ).tenant
     lifecycle.tenant_enable(tenant=tenant, actor=Actor.system())
     own = CallingDomainSpec(option="own", domain="video.globex.test").build(tenant)
-    lifecycle.calling_domain_save(own)
+    tenant_creation.calling_domain_save(own)
     invitation = UploadInvitation.objects.get(tenant=tenant)
     tokens.token_store(invitation=invitation, token="tok", actor=Actor.customer("127.0.0.1"))
     assert not OutboundEmail.objects.filter(kind=EmailKind.CONFIRMATION).exists()

@@ -4,8 +4,9 @@ DNS server: the worker asks the DNS server on loopback, as production asks the i
 import pytest
 
 from onboarding.models import CallingDomain, DnsCheck, Heartbeat
-from onboarding.services import lifecycle
-from onboarding.services.lifecycle import Actor, CallingDomainSpec
+from onboarding.services import tenant_creation
+from onboarding.services.audit import Actor
+from onboarding.services.tenant_creation import CallingDomainSpec
 from tests.services import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
@@ -14,7 +15,7 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 def test_the_sweep_task_on_a_worker_verifies_a_domain_that_is_due(celery_workers, dns_server):
     from onboarding.tasks import sweep_dns
 
-    tenant = lifecycle.tenant_create(
+    tenant = tenant_creation.tenant_create(
         name="Acme",
         main_contact_email="it@acme.test",
         calling_domains=[CallingDomainSpec(option="own", domain="video.acme.test")],

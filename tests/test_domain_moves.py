@@ -10,8 +10,9 @@ from django.utils import timezone
 from onboarding.domain import calling_domains
 from onboarding.mail import instructions
 from onboarding.models import AuditEvent, CallingDomain, EmailKind, Gateway, OutboundEmail, Tenant
-from onboarding.services import domain_moves, lifecycle, prefixes
-from onboarding.services.lifecycle import CallingDomainSpec, TransitionRefused
+from onboarding.services import domain_moves, prefixes, tenant_creation
+from onboarding.services.audit import TransitionRefused
+from onboarding.services.tenant_creation import CallingDomainSpec
 from tests.live_support import TEST, active_tenant, rendered, settings_changed_emails, tenant_in
 from tests.upload_support import shared_domain_tenant
 
@@ -135,7 +136,7 @@ def fill_the_pool_except(free_prefix, retired_at):
 
 
 def create_shared(name, now):
-    return lifecycle.tenant_create(
+    return tenant_creation.tenant_create(
         name=name,
         main_contact_email="it@example.com",
         calling_domains=[CallingDomainSpec(option="shared")],

@@ -7,8 +7,9 @@ from django.utils import timezone
 
 from onboarding.mail import outbox
 from onboarding.models import EmailKind, OutboundEmail, Tenant, UploadInvitation
-from onboarding.services import lifecycle, reminders, tokens
-from onboarding.services.lifecycle import Actor, CallingDomainSpec
+from onboarding.services import lifecycle, reminders, tenant_creation, tokens
+from onboarding.services.audit import Actor
+from onboarding.services.tenant_creation import CallingDomainSpec
 
 pytestmark = pytest.mark.django_db
 
@@ -16,7 +17,7 @@ TOKEN = "email-test-token-9f1b"
 
 
 def make_tenant(option="onpexip", domain="acme", length="", scope_units=()):
-    return lifecycle.tenant_create(
+    return tenant_creation.tenant_create(
         name="Acme",
         main_contact_email="it@acme.test",
         token_upload_contacts=["admin@acme.test", "deputy@acme.test"],

@@ -9,7 +9,7 @@ from django.utils import timezone
 from onboarding.gateways import api_keys
 from onboarding.models import Gateway, GatewayApiKey, GatewayFetch, UploadInvitation
 from onboarding.services import lifecycle, tokens
-from onboarding.services.lifecycle import Actor
+from onboarding.services.audit import Actor
 from tests.feed_support import FEED, active_tenant, default_gateway, fetch, issue_key
 from tests.upload_support import invited_tenant
 

@@ -16,8 +16,9 @@ from onboarding.models import (
     SecurityToken,
     UploadInvitation,
 )
-from onboarding.services import lifecycle, tokens
-from onboarding.services.lifecycle import Actor, CallingDomainSpec
+from onboarding.services import tenant_creation, tokens
+from onboarding.services.audit import Actor
+from onboarding.services.tenant_creation import CallingDomainSpec
 from tests.feed_support import active_tenant, fetch, issue_key
 from tests.upload_support import invited_tenant
 
@@ -106,7 +107,7 @@ def test_a_fetch_before_dns_verifies_leaves_the_confirmation_to_the_verification
     key = issue_key()
     tenant = invited_tenant("Globex")
     own = CallingDomainSpec(option="own", domain="video.globex.test").build(tenant)
-    lifecycle.calling_domain_save(own)
+    tenant_creation.calling_domain_save(own)
     invitation = UploadInvitation.objects.get(tenant=tenant)
     tokens.token_store(invitation=invitation, token="globex-token", actor=Actor.customer())
 

@@ -9,8 +9,9 @@ from django.core.exceptions import ValidationError
 from django.db import connection, transaction
 
 from onboarding.models import AuditEvent, CallingDomain, Gateway, Tenant, TenantStatus
-from onboarding.services import lifecycle
-from onboarding.services.lifecycle import Actor, CallingDomainSpec, TransitionRefused
+from onboarding.services import lifecycle, tenant_creation
+from onboarding.services.audit import Actor, TransitionRefused
+from onboarding.services.tenant_creation import CallingDomainSpec
 from tests.live_support import active_tenant
 from tests.upload_support import invited_tenant
 
@@ -26,7 +27,7 @@ SYSTEM = Actor.system()
 
 def create(name="Acme", domains=(ONPEXIP,), **kwargs):
     kwargs.setdefault("main_contact_email", "it@acme.example")
-    return lifecycle.tenant_create(
+    return tenant_creation.tenant_create(
         name=name, calling_domains=list(domains), actor=SYSTEM, **kwargs
     ).tenant
 
@@ -107,7 +108,7 @@ def test_creation_without_a_calling_domain_is_refused():
 
 
 def test_creation_returns_the_warnings_of_deprecated_choices():
-    created = lifecycle.tenant_create(
+    created = tenant_creation.tenant_create(
         name="Acme", main_contact_email="it@acme.example", calling_domains=[SHARED], actor=SYSTEM
     )
 
@@ -423,7 +424,7 @@ def test_resuming_pauses_the_reminder_clock_for_the_time_suspended():
     from django.utils import timezone
 
     start = timezone.now() - timedelta(days=10)
-    tenant = lifecycle.tenant_create(
+    tenant = tenant_creation.tenant_create(
         name="Paused",
         main_contact_email="it@paused.test",
         calling_domains=[CallingDomainSpec(option="onpexip", domain="paused")],
@@ -440,7 +441,7 @@ def test_resuming_pauses_the_reminder_clock_for_the_time_suspended():
 
 
 def test_a_resumed_tenant_whose_dns_verified_meanwhile_is_enabled_when_chosen():
-    tenant = lifecycle.tenant_create(
+    tenant = tenant_creation.tenant_create(
         name="Auto",
         main_contact_email="it@auto.test",
         calling_domains=[CallingDomainSpec(option="own", domain="video.auto.test")],

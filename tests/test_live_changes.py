@@ -9,8 +9,8 @@ from django.utils import timezone
 from onboarding.mail import instructions
 from onboarding.models import AuditEvent, CallingDomain, Gateway, SecurityToken, TenantStatus
 from onboarding.services import changes
+from onboarding.services.audit import TransitionRefused
 from onboarding.services.changes import DomainSettings
-from onboarding.services.lifecycle import TransitionRefused
 from tests.live_support import (
     TEST,
     active_tenant,

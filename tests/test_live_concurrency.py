@@ -21,8 +21,8 @@ from onboarding.models import (
     SecurityToken,
     UploadInvitation,
 )
-from onboarding.services import changes, invitations, lifecycle, offboarding
-from onboarding.services.lifecycle import CallingDomainSpec
+from onboarding.services import changes, invitations, offboarding, tenant_creation
+from onboarding.services.tenant_creation import CallingDomainSpec
 from tests.concurrency import run_together
 from tests.live_support import TEST, rendered
 from tests.upload_support import invited_tenant, link_path
@@ -83,7 +83,7 @@ def assert_nothing_left_running(tenant) -> None:
 
 @pytest.mark.parametrize("round_", range(ROUNDS))
 def test_an_offboarding_racing_a_dns_check_leaves_nothing_running(round_, dns_server):
-    tenant = lifecycle.tenant_create(
+    tenant = tenant_creation.tenant_create(
         name=f"Acme{round_}",
         main_contact_email="it@acme.test",
         calling_domains=[CallingDomainSpec(option="own", domain=f"video{round_}.acme.test")],

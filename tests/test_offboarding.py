@@ -18,7 +18,7 @@ from onboarding.models import (
     UploadInvitation,
 )
 from onboarding.services import changes, lifecycle, offboarding, prefixes
-from onboarding.services.lifecycle import TransitionRefused
+from onboarding.services.audit import TransitionRefused
 from tests.live_support import TEST, active_tenant, rendered, tenant_in
 
 pytestmark = pytest.mark.django_db

@@ -8,8 +8,9 @@ from django.utils import timezone
 
 from onboarding.mail import outbox as mail
 from onboarding.models import EmailKind, OutboundEmail, OutboxStatus, Tenant, TenantStatus
-from onboarding.services import lifecycle
-from onboarding.services.lifecycle import Actor, CallingDomainSpec
+from onboarding.services import audit, lifecycle, resend, tenant_creation
+from onboarding.services.audit import Actor
+from onboarding.services.tenant_creation import CallingDomainSpec
 from tests.concurrency import run_together
 from tests.conftest import point_celery_at
 from tests.services import reserve_port
@@ -19,7 +20,7 @@ pytestmark = pytest.mark.django_db
 
 def make_tenant(name="Acme", **spec):
     spec = {"option": "onpexip", "domain": name.lower(), **spec}
-    return lifecycle.tenant_create(
+    return tenant_creation.tenant_create(
         name=name,
         main_contact_email=f"it@{name.lower()}.test",
         token_upload_contacts=[f"admin@{name.lower()}.test"],
@@ -30,12 +31,12 @@ def make_tenant(name="Acme", **spec):
 
 def queue_initial(tenant, key="initial:test"):
     """The initial email as enabling queues it (links go only to invited tenants)."""
-    from onboarding.mail.composers import initial_email_queue
+    from onboarding.services.link_emails import initial_email_send
 
     Tenant.objects.filter(pk=tenant.pk).update(status=TenantStatus.INVITED)
     tenant.refresh_from_db()
     with transaction.atomic():
-        return initial_email_queue(tenant, key, timezone.now())
+        return initial_email_send(tenant, key, timezone.now())
 
 
 def test_an_email_is_recorded_encrypted_and_only_once_per_key():
@@ -84,7 +85,7 @@ def test_enabling_a_tenant_queues_the_initial_email_with_its_values(smtp_sink):
 def test_a_refused_enable_queues_nothing():
     tenant = make_tenant(option="own", domain="video.acme.test")
 
-    with pytest.raises(lifecycle.TransitionRefused):
+    with pytest.raises(audit.TransitionRefused):
         lifecycle.tenant_enable(tenant=tenant, actor=Actor.system())
 
     assert not OutboundEmail.objects.filter(kind=EmailKind.INITIAL).exists()
@@ -267,7 +268,7 @@ def test_send_again_re_renders_from_current_data_as_a_new_row():
     tenant.token_upload_contacts = ["new-admin@acme.test"]
     tenant.save()
 
-    again = mail.email_send_again(row)
+    again = resend.email_send_again(row)
 
     assert again.pk != row.pk
     assert again.recipients == ["new-admin@acme.test"]
@@ -280,7 +281,7 @@ def test_a_staff_notice_cannot_be_sent_again():
     )
 
     with pytest.raises(ValueError, match="cannot be sent again"):
-        mail.email_send_again(smtp_notice)
+        resend.email_send_again(smtp_notice)
 
 
 def queue_confirmation(tenant, key="confirmation:test", subject_name=None):

@@ -9,15 +9,16 @@ from django.utils import timezone
 
 from onboarding.mail import outbox as mail
 from onboarding.models import OutboundEmail, OutboxStatus
-from onboarding.services import lifecycle
-from onboarding.services.lifecycle import Actor, CallingDomainSpec
+from onboarding.services import lifecycle, tenant_creation
+from onboarding.services.audit import Actor
+from onboarding.services.tenant_creation import CallingDomainSpec
 from tests.services import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
 
 def enabled_tenant(name="Acme"):
-    tenant = lifecycle.tenant_create(
+    tenant = tenant_creation.tenant_create(
         name=name,
         main_contact_email=f"it@{name.lower()}.test",
         calling_domains=[CallingDomainSpec(option="onpexip", domain=name.lower())],

@@ -8,8 +8,10 @@ from django.db import connection
 
 from onboarding.domain import calling_domains
 from onboarding.models import CallingDomain, Gateway, Tenant
-from onboarding.services import lifecycle, prefixes
-from onboarding.services.lifecycle import Actor, CallingDomainSpec, PrefixPoolExhausted
+from onboarding.services import prefixes, tenant_creation
+from onboarding.services.audit import Actor
+from onboarding.services.prefixes import PrefixPoolExhausted
+from onboarding.services.tenant_creation import CallingDomainSpec
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -18,7 +20,7 @@ CONCURRENT_CREATES = 50
 
 
 def create_shared(name):
-    return lifecycle.tenant_create(
+    return tenant_creation.tenant_create(
         name=name,
         main_contact_email="it@example.com",
         calling_domains=[SHARED],
@@ -112,7 +114,7 @@ def test_an_exhausted_pool_is_a_clear_error_and_creates_nothing():
 def test_the_count_of_free_prefixes_shrinks_as_they_are_allocated():
     create_shared("Acme")
 
-    assert lifecycle.shared_prefixes_free() == 999
+    assert prefixes.shared_prefixes_free() == 999
 
 
 @pytest.mark.parametrize("change", ["another shared prefix", "blank"])
@@ -131,7 +133,7 @@ def test_an_allocated_prefix_never_changes(change):
 
 
 def test_a_calling_domain_moved_to_the_shared_domain_is_allocated_a_prefix():
-    tenant = lifecycle.tenant_create(
+    tenant = tenant_creation.tenant_create(
         name="Acme",
         main_contact_email="it@example.com",
         calling_domains=[
@@ -145,7 +147,7 @@ def test_a_calling_domain_moved_to_the_shared_domain_is_allocated_a_prefix():
     calling_domain.option, calling_domain.domain, calling_domain.prefix = "shared", "", ""
 
     calling_domain.full_clean()
-    lifecycle.calling_domain_save(calling_domain)
+    tenant_creation.calling_domain_save(calling_domain)
 
     assert CallingDomain.objects.get(pk=calling_domain.pk).prefix in (
         calling_domains.shared_prefix_candidates()

@@ -9,8 +9,9 @@ from __future__ import annotations
 import pytest
 
 from onboarding.models import CallingDomain, SecurityToken
-from onboarding.services import lifecycle
-from onboarding.services.lifecycle import Actor, CallingDomainSpec
+from onboarding.services import tenant_creation
+from onboarding.services.audit import Actor
+from onboarding.services.tenant_creation import CallingDomainSpec
 from tests.upload_support import invited_tenant, link_path
 
 ADMIN_LIST = "/admin/onboarding/tenant/"
@@ -59,7 +60,7 @@ def tenants_of_every_kind(count: int, start: int = 0) -> None:
             CallingDomainSpec(option="own", domain=f"video.t{number}.test"),
             CallingDomainSpec(option="shared"),
         ][number % 3]
-        lifecycle.tenant_create(
+        tenant_creation.tenant_create(
             name=f"T{number}",
             main_contact_email=f"it@t{number}.test",
             calling_domains=[spec],

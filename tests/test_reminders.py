@@ -6,14 +6,15 @@ import pytest
 from django.utils import timezone
 
 from onboarding.models import EmailKind, OutboundEmail, Tenant, UploadInvitation
-from onboarding.services import invitations, lifecycle, reminders, tokens
-from onboarding.services.lifecycle import Actor, CallingDomainSpec
+from onboarding.services import invitations, lifecycle, reminders, tenant_creation, tokens
+from onboarding.services.audit import Actor
+from onboarding.services.tenant_creation import CallingDomainSpec
 
 pytestmark = pytest.mark.django_db
 
 
 def invited_days_ago(days, name="Acme"):
-    tenant = lifecycle.tenant_create(
+    tenant = tenant_creation.tenant_create(
         name=name,
         main_contact_email=f"it@{name.lower()}.test",
         token_upload_contacts=[f"admin@{name.lower()}.test"],

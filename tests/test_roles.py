@@ -20,7 +20,7 @@ from onboarding.models import (
     TenantStatus,
     UploadInvitation,
 )
-from onboarding.services import staff_roles
+from onboarding.services import staff_roles, tenant_creation
 from onboarding.services.staff_roles import (
     ADMINISTRATORS,
     ONBOARDING_STAFF,
@@ -50,10 +50,10 @@ def sign_in_as(client, django_user_model):
 
 
 def draft_tenant(name="Draft Co"):
-    from onboarding.services import lifecycle
-    from onboarding.services.lifecycle import Actor, CallingDomainSpec
+    from onboarding.services.audit import Actor
+    from onboarding.services.tenant_creation import CallingDomainSpec
 
-    return lifecycle.tenant_create(
+    return tenant_creation.tenant_create(
         name=name,
         main_contact_email="it@draft.test",
         calling_domains=[CallingDomainSpec(option="onpexip", domain=name.split()[0].lower())],
@@ -63,7 +63,7 @@ def draft_tenant(name="Draft Co"):
 
 def active_tenant():
     from onboarding.services import tokens
-    from onboarding.services.lifecycle import Actor
+    from onboarding.services.audit import Actor
 
     tenant = invited_tenant("Acme")
     tokens.token_store(

@@ -19,12 +19,13 @@ django.setup()
 from django.core.management import call_command
 
 call_command("migrate", verbosity=0)
-from onboarding.services import lifecycle
-from onboarding.services.lifecycle import Actor, CallingDomainSpec
+from onboarding.services import tenant_creation
+from onboarding.services.audit import Actor
+from onboarding.services.tenant_creation import CallingDomainSpec
 from tests.upload_support import invited_tenant
 
 for i in range({DNS_DOMAINS}):
-    lifecycle.tenant_create(
+    tenant_creation.tenant_create(
         name=f"Dns {{i}}",
         main_contact_email=f"it@dns{{i}}.test",
         calling_domains=[CallingDomainSpec(option="own", domain=f"video.dns{{i}}.test")],
@@ -75,7 +76,7 @@ def dns_role():
 def outbox_role():
     from onboarding.services import tokens
     from onboarding.mail import outbox as mail
-    from onboarding.services.lifecycle import Actor
+    from onboarding.services.audit import Actor
     from onboarding.models import OutboundEmail, Tenant
 
     tenant = Tenant.objects.get(pk=outbox_tenant)

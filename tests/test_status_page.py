@@ -5,8 +5,9 @@ import pytest
 
 from onboarding.infra import encryption
 from onboarding.models import CallingDomain, SecurityToken, UploadInvitation
-from onboarding.services import lifecycle
-from onboarding.services.lifecycle import Actor, CallingDomainSpec
+from onboarding.services import lifecycle, tenant_creation
+from onboarding.services.audit import Actor
+from onboarding.services.tenant_creation import CallingDomainSpec
 from tests.feed_support import fetch, issue_key
 from tests.upload_support import invited_tenant, link_path
 
@@ -68,7 +69,7 @@ def test_own_domains_show_their_dns_verdicts(client, dns_server):
 
     tenant = invited_tenant("Globex")
     own = CallingDomainSpec(option="own", domain="video.globex.test").build(tenant)
-    lifecycle.calling_domain_save(own)
+    tenant_creation.calling_domain_save(own)
     sweep.calling_domains_check_now([CallingDomain.objects.get(pk=own.pk)])
     path = link_path(tenant)
     client.post(path, {"token": TOKEN, "trusted": "on"})

@@ -15,7 +15,7 @@ from django.urls import reverse
 from onboarding.models import Gateway, Tenant
 from onboarding.selectors import timeline
 from onboarding.services import lifecycle
-from onboarding.services.lifecycle import Actor
+from onboarding.services.audit import Actor
 from tests.conftest import otp_verified_login
 from tests.test_admin_tenants import make_tenant, tenant_form
 

@@ -30,8 +30,9 @@ from onboarding.models import (
     TenantStatus,
     UploadInvitation,
 )
-from onboarding.services import lifecycle
-from onboarding.services.lifecycle import Actor, CallingDomainSpec
+from onboarding.services import lifecycle, tenant_creation
+from onboarding.services.audit import Actor
+from onboarding.services.tenant_creation import CallingDomainSpec
 from tests.services import wait_until
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
@@ -51,7 +52,7 @@ SYSTEM = Actor.system("test")
 
 
 def invited_days_ago(name: str, days: int) -> Tenant:
-    tenant = lifecycle.tenant_create(
+    tenant = tenant_creation.tenant_create(
         name=name,
         main_contact_email=f"it@{name}.test",
         token_upload_contacts=[f"admin@{name}.test"],
@@ -78,7 +79,7 @@ def invited_with_lost_invitations() -> list[Tenant]:
 
 
 def awaiting_dns(name: str, *, enable_when_verified: bool) -> CallingDomain:
-    tenant = lifecycle.tenant_create(
+    tenant = tenant_creation.tenant_create(
         name=name,
         main_contact_email=f"it@{name}.test",
         token_upload_contacts=[f"admin@{name}.test"],

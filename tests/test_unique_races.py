@@ -20,8 +20,9 @@ from django.db.models.signals import pre_save
 from django.test import Client
 
 from onboarding.models import AuditEvent, CallingDomain, Tenant
-from onboarding.services import lifecycle
-from onboarding.services.lifecycle import Actor, CallingDomainSpec, UniqueConflict
+from onboarding.services import tenant_creation
+from onboarding.services.audit import Actor
+from onboarding.services.tenant_creation import CallingDomainSpec, UniqueConflict
 from tests.concurrency import run_together
 from tests.conftest import otp_verified_login
 from tests.test_admin_live_changes import change_url, edit_data
@@ -35,7 +36,7 @@ ROUNDS = 4
 
 
 def create(name: str, domain: str = "acme", option: str = "onpexip") -> Tenant:
-    return lifecycle.tenant_create(
+    return tenant_creation.tenant_create(
         name=name,
         main_contact_email="it@acme.test",
         calling_domains=[CallingDomainSpec(option=option, domain=domain)],
@@ -88,7 +89,7 @@ def validation_error_of(work: Callable[[], object]) -> dict[str, list[str]]:
     return caught.value.message_dict
 
 
-# lifecycle.tenant_create -------------------------------------------------------------------------
+# tenant_creation.tenant_create ----------------------------------------------------------------
 
 
 def test_a_name_taken_after_validation_gives_the_usual_name_error():

@@ -16,8 +16,8 @@ from onboarding.models import (
     TokenState,
     UploadInvitation,
 )
-from onboarding.services import invitations, lifecycle, tokens
-from onboarding.services.lifecycle import Actor
+from onboarding.services import audit, invitations, lifecycle, tenant_creation, tokens
+from onboarding.services.audit import Actor
 from tests.upload_support import invited_tenant, link_path
 
 pytestmark = pytest.mark.django_db
@@ -294,7 +294,7 @@ def test_previous_tokens_are_destroyed_after_the_grace_period_and_their_history_
 
 def test_the_confirmation_waits_while_an_own_domain_is_unverified(client):
     tenant = invited_tenant()
-    lifecycle.CallingDomainSpec(option="own", domain="video.acme.test").build(tenant).save()
+    tenant_creation.CallingDomainSpec(option="own", domain="video.acme.test").build(tenant).save()
     link = path_of(invitations.invitation_issue(tenant=tenant).url)
 
     upload(client, link)
@@ -372,7 +372,7 @@ def test_customers_get_a_bounded_number_of_new_links_a_day(settings):
             now=now + timedelta(minutes=minutes),
         )
 
-    with pytest.raises(lifecycle.TransitionRefused, match="several new links today"):
+    with pytest.raises(audit.TransitionRefused, match="several new links today"):
         tokens.customer_link_request(
             invitation=UploadInvitation.objects.filter(tenant=tenant).first(),
             actor=Actor.customer("127.0.0.1"),

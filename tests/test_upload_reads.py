@@ -7,7 +7,7 @@ from django.utils import timezone
 from onboarding import upload_reads
 from onboarding.models import CallingDomain, Tenant, UploadInvitation
 from onboarding.services import domain_moves
-from onboarding.services.lifecycle import CallingDomainSpec
+from onboarding.services.tenant_creation import CallingDomainSpec
 from tests.live_support import TEST, active_tenant
 from tests.upload_support import invited_tenant, link_path
 

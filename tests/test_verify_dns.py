@@ -11,8 +11,9 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from onboarding.domain import dns_records
-from onboarding.services import lifecycle
-from onboarding.services.lifecycle import Actor, CallingDomainSpec
+from onboarding.services import tenant_creation
+from onboarding.services.audit import Actor
+from onboarding.services.tenant_creation import CallingDomainSpec
 from tests.services import ROOT
 
 pytestmark = pytest.mark.django_db
@@ -22,7 +23,7 @@ GATEWAY = "gateway.example.com"  # the default gateway's SIP/H.323 host in the t
 
 
 def own_tenant_domain():
-    tenant = lifecycle.tenant_create(
+    tenant = tenant_creation.tenant_create(
         name="Acme",
         main_contact_email="it@acme.test",
         calling_domains=[CallingDomainSpec(option="own", domain=DOMAIN)],

@@ -5,14 +5,15 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from onboarding.models import Tenant
-from onboarding.services import invitations, lifecycle
-from onboarding.services.lifecycle import Actor, CallingDomainSpec
+from onboarding.services import invitations, lifecycle, tenant_creation
+from onboarding.services.audit import Actor
+from onboarding.services.tenant_creation import CallingDomainSpec
 
 
 def invited_tenant(name: str = "Acme", **spec: str) -> Tenant:
     """A tenant created and enabled through lifecycle, as staff would (onpexip.com by default)."""
     spec = {"option": "onpexip", "domain": name.lower(), **spec}
-    tenant = lifecycle.tenant_create(
+    tenant = tenant_creation.tenant_create(
         name=name,
         main_contact_email=f"it@{name.lower()}.test",
         token_upload_contacts=[f"admin@{name.lower()}.test"],

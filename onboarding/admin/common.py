@@ -10,7 +10,7 @@ from django.contrib.admin.utils import model_format_dict
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 
 from onboarding.infra.http import client_ip
-from onboarding.services.lifecycle import Actor
+from onboarding.services.audit import Actor
 from onboarding.services.tenant_creation import UniqueConflict
 
 # How often a save is validated again after another staff member took its tenant name or calling

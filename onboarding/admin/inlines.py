@@ -16,7 +16,7 @@ from onboarding.domain import calling_domains
 from onboarding.domain.calling_domains import CallingDomainOption
 from onboarding.models import CallingDomain, OutboundEmail, Tenant
 from onboarding.models.tenants import TENANT_DOMAINS_EDITABLE_IN_PLACE
-from onboarding.services import lifecycle
+from onboarding.services import prefixes
 
 # Calling domains inline ------------------------------------------------------------------------
 
@@ -43,8 +43,8 @@ class CallingDomainFormSet(BaseInlineFormSet):
             for form in kept
             if form.instance.option == CallingDomainOption.SHARED and not form.instance.prefix
         )
-        if new_shared and lifecycle.shared_prefixes_free() < new_shared:
-            raise ValidationError(lifecycle.PrefixPoolExhausted().message)
+        if new_shared and prefixes.shared_prefixes_free() < new_shared:
+            raise ValidationError(prefixes.PrefixPoolExhausted().message)
 
 
 class CallingDomainInline(admin.TabularInline):

@@ -20,8 +20,8 @@ from onboarding.admin.common import staff_actor
 from onboarding.domain import calling_domains
 from onboarding.models import CallingDomain, Tenant, TenantStatus
 from onboarding.services import changes, domain_moves, offboarding
-from onboarding.services.lifecycle import CallingDomainSpec, TransitionRefused
-from onboarding.services.tenant_creation import UniqueConflict
+from onboarding.services.audit import TransitionRefused
+from onboarding.services.tenant_creation import CallingDomainSpec, UniqueConflict
 
 PERMISSION_LIVE = "onboarding.change_live_settings"
 PERMISSION_MOVE = "onboarding.move_calling_domain"

@@ -16,6 +16,7 @@ from django.utils.html import format_html
 
 from onboarding.mail import previews
 from onboarding.models import Tenant
+from onboarding.services import changes
 
 
 class EmailPreviewAdminMixin:
@@ -40,7 +41,9 @@ class EmailPreviewAdminMixin:
             **self.admin_site.each_context(request),
             "title": f"Email previews for {tenant.name}",
             "tenant": tenant,
-            "previews": previews.tenant_previews(tenant),
+            "previews": previews.tenant_previews(
+                tenant, sample_changes=changes.sample_changes(tenant)
+            ),
         }
         return TemplateResponse(request, "admin/onboarding/tenant/email_previews.html", context)
 

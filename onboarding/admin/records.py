@@ -20,13 +20,12 @@ from onboarding.admin.common import (
     user_may,
 )
 from onboarding.admin.gateway_api import GatewayApiKeyPanelMixin
-from onboarding.mail import outbox
 from onboarding.models import (
     AuditEvent,
     Gateway,
     OutboundEmail,
 )
-from onboarding.services import changes, lifecycle
+from onboarding.services import audit, changes, resend
 
 # Gateways and the audit log ---------------------------------------------------------------------
 
@@ -149,11 +148,11 @@ class OutboundEmailAdmin(ActionPermissionMixin, admin.ModelAdmin):
     def send_again(self, request: HttpRequest, queryset: QuerySet) -> None:
         for row in queryset.select_related("tenant"):
             try:
-                again = outbox.email_send_again(row)
+                again = resend.email_send_again(row)
             except ValueError as refusal:
                 self.message_user(request, str(refusal), messages.ERROR)
             else:
-                lifecycle.audit_record(
+                audit.audit_record(
                     tenant=row.tenant,
                     action="email_sent_again",
                     actor=staff_actor(request),

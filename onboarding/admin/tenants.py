@@ -25,6 +25,7 @@ from onboarding.admin.common import (
 )
 from onboarding.admin.dashboard import DashboardAdminMixin
 from onboarding.admin.dns import check_dns_now, dns_attention, dns_table
+from onboarding.admin.fields import EmailListField, LineListField
 from onboarding.admin.inlines import CallingDomainInline, OutboundEmailInline
 from onboarding.admin.live_changes import LiveTenantAdminMixin, is_live
 from onboarding.admin.previews import EmailPreviewAdminMixin
@@ -37,10 +38,9 @@ from onboarding.models import (
     Gateway,
     Tenant,
 )
-from onboarding.services import lifecycle
-from onboarding.services.lifecycle import TransitionRefused
+from onboarding.services import audit, lifecycle, tenant_creation
+from onboarding.services.audit import TransitionRefused
 from onboarding.services.tenant_creation import tenant_save
-from onboarding.views.forms import EmailListField, LineListField
 
 # Tenants ----------------------------------------------------------------------------------------
 
@@ -293,14 +293,14 @@ class TenantAdmin(
         tenant_save(obj)
         if change:
             if form.changed_data:
-                lifecycle.audit_record(
+                audit.audit_record(
                     tenant=obj,
                     action="changed",
                     actor=staff_actor(request),
                     detail={"fields": ", ".join(form.changed_data)},
                 )
         else:
-            lifecycle.audit_record(
+            audit.audit_record(
                 tenant=obj, action="created", actor=staff_actor(request), to_status=obj.status
             )
 
@@ -316,7 +316,7 @@ class TenantAdmin(
             return
         instances = formset.save(commit=False)
         for deleted in formset.deleted_objects:
-            lifecycle.audit_record(
+            audit.audit_record(
                 tenant=form.instance,
                 action="calling_domain_removed",
                 actor=staff_actor(request),
@@ -325,9 +325,9 @@ class TenantAdmin(
             deleted.delete()
         for calling_domain in instances:
             is_new = calling_domain.pk is None
-            lifecycle.calling_domain_save(calling_domain)
+            tenant_creation.calling_domain_save(calling_domain)
             if is_new:
-                lifecycle.audit_record(
+                audit.audit_record(
                     tenant=form.instance,
                     action="calling_domain_added",
                     actor=staff_actor(request),

@@ -13,7 +13,7 @@ from django.utils.html import format_html, format_html_join
 from onboarding.admin.common import staff_actor, user_may
 from onboarding.models import Tenant
 from onboarding.services import tokens
-from onboarding.services.lifecycle import TransitionRefused
+from onboarding.services.audit import TransitionRefused
 
 
 class TokenAdminMixin:

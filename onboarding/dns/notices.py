@@ -25,11 +25,11 @@ from onboarding.models import (
     Tenant,
     TenantStatus,
 )
-from onboarding.services import lifecycle, tokens
+from onboarding.services import audit, lifecycle, tokens
 
 logger = logging.getLogger(__name__)
 
-SYSTEM = lifecycle.Actor.system("DNS check")
+SYSTEM = audit.Actor.system("DNS check")
 
 
 def domains_verified_record(states: list[DomainState], now: datetime) -> None:
@@ -60,14 +60,14 @@ def domains_verified_record(states: list[DomainState], now: datetime) -> None:
             continue
         try:
             lifecycle.tenant_dns_verified(tenant=tenant, actor=SYSTEM, now=now)
-        except lifecycle.TransitionRefused as refusal:
+        except audit.TransitionRefused as refusal:
             logger.warning("%s was not enabled after DNS verified: %s", tenant, refusal.message)
 
 
 def drift_flag(state: DomainState, check: verdicts.DomainCheck, now: datetime) -> None:
     CallingDomain.objects.filter(pk=state.pk).update(drift_flagged_at=now)
     calling_domain = CallingDomain.objects.select_related("tenant").get(pk=state.pk)
-    lifecycle.audit_record(
+    audit.audit_record(
         tenant=calling_domain.tenant,
         action="dns_drift",
         actor=SYSTEM,
@@ -87,7 +87,7 @@ def drift_clear(state: DomainState, now: datetime) -> None:
     CallingDomain.objects.filter(pk=state.pk).update(drift_flagged_at=None)
     for tenant in Tenant.objects.filter(pk=state.tenant_id, status=TenantStatus.ACTIVE):
         tokens.confirmation_queue_if_ready(tenant, now=now)  # the flag held it back
-    lifecycle.audit_record(
+    audit.audit_record(
         tenant=Tenant(pk=state.tenant_id),
         action="dns_drift_cleared",
         actor=SYSTEM,

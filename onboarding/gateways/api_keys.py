@@ -19,8 +19,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from onboarding.models import Gateway, GatewayApiKey
-from onboarding.services import lifecycle
-from onboarding.services.lifecycle import Actor
+from onboarding.services import audit
+from onboarding.services.audit import Actor
 
 KEY_PREFIX = "gwk"
 KEY_ID_BYTES = 8  # 16 hex characters: unique enough to find a row, not a secret
@@ -74,7 +74,7 @@ def api_key_issue(
             created_by=actor.label,
             expires_at=expires_at,
         )
-        lifecycle.audit_record(
+        audit.audit_record(
             tenant=None,
             action="gateway_api_key_issued",
             actor=actor,
@@ -92,7 +92,7 @@ def api_key_revoke(*, api_key: GatewayApiKey, actor: Actor, now: datetime | None
             revoked_at=now
         )
         if revoked:
-            lifecycle.audit_record(
+            audit.audit_record(
                 tenant=None,
                 action="gateway_api_key_revoked",
                 actor=actor,
@@ -126,12 +126,3 @@ def api_key_authenticate(key: str, *, now: datetime | None = None) -> GatewayApi
     if api_key is None or not hmac.compare_digest(api_key.key_hash, _hash(key)):
         return None
     return api_key
-
-
-def gateway_pulls_feed(gateway_id: int, *, now: datetime | None = None) -> bool:
-    """A gateway with a usable API key takes its tokens from the feed.
-
-    Only then does "ready" wait for its fetch; a gateway without one (never set up, or every key
-    revoked) keeps the earlier rule, or confirmations would wait for a fetch that never comes.
-    """
-    return GatewayApiKey.objects.usable(now).filter(gateway_id=gateway_id).exists()

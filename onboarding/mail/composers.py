@@ -1,22 +1,24 @@
 """One small named function per tenant email: who gets it, under which idempotency key, with
-what context. Each records the email through the outbox in the caller's transaction."""
+what context. Each records the email through the outbox in the caller's transaction.
+
+Links are passed in, never built here: issuing an upload link revokes the earlier ones, which is
+the services' decision (services/link_emails.py)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from onboarding.mail import instructions
-from onboarding.mail.outbox import composer, email_queue
+from onboarding.mail.outbox import email_queue
 from onboarding.models import (
     CallingDomain,
     EmailKind,
     OutboundEmail,
     SecurityToken,
     Tenant,
-    TenantStatus,
 )
-from onboarding.services import invitations
 
 
 def tenant_context(tenant: Tenant, domains: list[CallingDomain] | None = None) -> dict[str, Any]:
@@ -33,62 +35,44 @@ def tenant_context(tenant: Tenant, domains: list[CallingDomain] | None = None) -
     }
 
 
-def _link_context(issued: invitations.IssuedLink) -> dict[str, Any]:
-    return {"upload_url": issued.url, "upload_expires_at": issued.invitation.expires_at}
+@dataclass(frozen=True)
+class UploadLink:
+    """A freshly issued upload link, as an email shows it."""
+
+    url: str
+    expires_at: datetime
 
 
-def _existing(idempotency_key: str) -> OutboundEmail | None:
-    return OutboundEmail.objects.filter(idempotency_key=idempotency_key).first()
+def _link_context(link: UploadLink) -> dict[str, Any]:
+    return {"upload_url": link.url, "upload_expires_at": link.expires_at}
 
 
-@composer(EmailKind.INITIAL)
 def initial_email_queue(
-    tenant: Tenant, idempotency_key: str, now: datetime, issued_by: str = ""
+    tenant: Tenant, idempotency_key: str, now: datetime, *, link: UploadLink
 ) -> OutboundEmail:
     """The invitation to upload the token, with a fresh link, to the token-upload contacts."""
-    # A repeat must not issue a link: that would revoke the one in the email already recorded.
-    existing = _existing(idempotency_key)
-    if existing is not None:
-        return existing
-    _require_link_state(tenant)
-    issued = invitations.invitation_issue(tenant=tenant, issued_by=issued_by, now=now)
     return email_queue(
         kind=EmailKind.INITIAL,
         idempotency_key=idempotency_key,
         recipients=tenant.token_upload_recipients,
         tenant=tenant,
-        context={**tenant_context(tenant), **_link_context(issued)},
+        context={**tenant_context(tenant), **_link_context(link)},
         now=now,
     )
 
 
-def new_link_queue(tenant: Tenant, issued_by: str, now: datetime) -> invitations.IssuedLink:
-    """A new link (which revokes the earlier ones) to the token-upload contacts only."""
-    issued = invitations.invitation_issue(tenant=tenant, issued_by=issued_by, now=now)
-    email_queue(
+def new_link_queue(
+    tenant: Tenant, idempotency_key: str, now: datetime, *, link: UploadLink
+) -> OutboundEmail:
+    """A new link (which revoked the earlier ones) to the token-upload contacts only."""
+    return email_queue(
         kind=EmailKind.NEW_LINK,
-        idempotency_key=f"new_link:{tenant.pk}:{issued.invitation.pk}",
+        idempotency_key=idempotency_key,
         recipients=tenant.token_upload_recipients,
         tenant=tenant,
-        context={**tenant_context(tenant), **_link_context(issued)},
+        context={**tenant_context(tenant), **_link_context(link)},
         now=now,
     )
-    return issued
-
-
-def _require_link_state(tenant: Tenant) -> None:
-    """Links go only to tenants that may upload: invited or active."""
-    if tenant.status not in (TenantStatus.INVITED, TenantStatus.ACTIVE):
-        raise ValueError(
-            f"{tenant.name} is {tenant.get_status_display().lower()}: no upload link is sent."
-        )
-
-
-@composer(EmailKind.NEW_LINK)
-def _new_link_again(tenant: Tenant, idempotency_key: str, now: datetime) -> OutboundEmail:
-    _require_link_state(tenant)
-    issued = new_link_queue(tenant, "send again", now)
-    return OutboundEmail.objects.get(idempotency_key=f"new_link:{tenant.pk}:{issued.invitation.pk}")
 
 
 def confirmation_queue(
@@ -120,12 +104,10 @@ def token_replaced_queue(tenant: Tenant, token: SecurityToken, now: datetime) ->
     )
 
 
-def reminder_queue(tenant: Tenant, idempotency_key: str, step: int, now: datetime) -> OutboundEmail:
+def reminder_queue(
+    tenant: Tenant, idempotency_key: str, step: int, now: datetime, *, link: UploadLink
+) -> OutboundEmail:
     """A reminder with a fresh link (the earlier link stops working, and the email says so)."""
-    existing = _existing(idempotency_key)
-    if existing is not None:
-        return existing
-    issued = invitations.invitation_issue(tenant=tenant, issued_by="reminder", now=now)
     return email_queue(
         kind=EmailKind.REMINDER,
         idempotency_key=idempotency_key,
@@ -133,7 +115,7 @@ def reminder_queue(tenant: Tenant, idempotency_key: str, step: int, now: datetim
         tenant=tenant,
         context={
             **tenant_context(tenant),
-            **_link_context(issued),
+            **_link_context(link),
             "step": step,
             "days_since_invited": (now - tenant.invited_at).days,
         },
@@ -147,7 +129,7 @@ def dns_instructions_key(calling_domain: CallingDomain) -> str:
 
 
 def dns_instructions_queue_new(
-    tenant: Tenant, own_domains: list[CallingDomain], now: datetime
+    tenant: Tenant, own_domains: list[CallingDomain], now: datetime, *, dns_status_url: str
 ) -> list[OutboundEmail]:
     """One DNS instructions email per own domain, the first time the tenant has it."""
     keys = {dns_instructions_key(cd): cd for cd in own_domains if cd.verified_at is None}
@@ -157,17 +139,21 @@ def dns_instructions_queue_new(
         )
     )
     return [
-        dns_instructions_queue(tenant, calling_domain, key, now)
+        dns_instructions_queue(tenant, calling_domain, key, now, dns_status_url=dns_status_url)
         for key, calling_domain in keys.items()
         if key not in sent
     ]
 
 
 def dns_instructions_queue(
-    tenant: Tenant, calling_domain: CallingDomain, idempotency_key: str, now: datetime
+    tenant: Tenant,
+    calling_domain: CallingDomain,
+    idempotency_key: str,
+    now: datetime,
+    *,
+    dns_status_url: str,
 ) -> OutboundEmail:
     """The records to publish, the ownership code and the DNS status link."""
-
     return email_queue(
         kind=EmailKind.DNS_INSTRUCTIONS,
         idempotency_key=idempotency_key,
@@ -177,18 +163,10 @@ def dns_instructions_queue(
             **tenant_context(tenant),
             "calling_domain": calling_domain,
             "records": calling_domain.expected_records(),
-            "dns_status_url": invitations.dns_status_url(tenant),
+            "dns_status_url": dns_status_url,
         },
         now=now,
     )
-
-
-@composer(EmailKind.DNS_INSTRUCTIONS)
-def _dns_instructions_again(tenant: Tenant, idempotency_key: str, now: datetime) -> OutboundEmail:
-    own = CallingDomain.objects.in_use().own().filter(tenant=tenant).first()
-    if own is None:
-        raise ValueError(f"{tenant.name} has no own domain, so there are no DNS instructions.")
-    return dns_instructions_queue(tenant, own, idempotency_key, now)
 
 
 def settings_changed_queue(

@@ -14,11 +14,12 @@ import logging
 import smtplib
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from celery import current_app
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
@@ -41,6 +42,8 @@ RETRY_BACKOFF = (
     timedelta(minutes=30),
     timedelta(minutes=60),
 )
+# The send task, queued by name: the outbox sits below the tasks that call it.
+SEND_EMAILS_TASK = "onboarding.tasks.send_emails"
 # How many pending rows one sweep re-queues; the next sweep takes the rest.
 SWEEP_LIMIT = 1000
 
@@ -130,14 +133,12 @@ def _flush_unpublished() -> None:
 def enqueue_send(outbox_ids: Sequence[int]) -> bool:
     """Hand rows to the workers, a batch per task. A broker outage is logged, not raised: the
     rows are safe in the database and the sweeper queues them again."""
-    from onboarding.tasks import send_emails
-
     size = max(1, settings.OUTBOX_BATCH_SIZE)
     published = True
     for start in range(0, len(outbox_ids), size):
         batch = list(outbox_ids[start : start + size])
         try:
-            send_emails.delay(batch)
+            current_app.send_task(SEND_EMAILS_TASK, args=[batch])
         except Exception:  # any broker or network failure
             logger.warning(
                 "could not queue outbound emails %s; the outbox sweeper will queue them again",
@@ -309,29 +310,3 @@ def outbox_sweep(*, now: datetime | None = None) -> SweepResult:
     OutboundEmail.objects.filter(pk__in=due, status=OutboxStatus.PENDING).update(queued_at=now)
     requeued = len(due) if due and enqueue_send(due) else 0
     return SweepResult(reclaimed=reclaimed, requeued=requeued)
-
-
-# Composing tenant emails ------------------------------------------------------------------------
-
-Composer = Callable[[Tenant, str, datetime], OutboundEmail]
-COMPOSERS: dict[str, Composer] = {}
-
-
-def composer(kind: str) -> Callable[[Composer], Composer]:
-    def register(function: Composer) -> Composer:
-        COMPOSERS[kind] = function
-        return function
-
-    return register
-
-
-def email_send_again(row: OutboundEmail, *, now: datetime | None = None) -> OutboundEmail:
-    """A new row, re-rendered from the tenant's current data (links are issued afresh)."""
-    compose = COMPOSERS.get(row.kind)
-    if compose is None or row.tenant is None:
-        raise ValueError(f"A {row.get_kind_display()} email cannot be sent again.")
-    now = now or timezone.now()
-    with transaction.atomic():
-        # the same lock as every other link issuer: one live link per tenant, state re-read
-        tenant = Tenant.objects.select_for_update().get(pk=row.tenant_id)
-        return compose(tenant, f"{row.kind}:{row.tenant_id}:again:{uuid.uuid4().hex}", now)

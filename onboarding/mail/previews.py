@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from onboarding.mail import composers, outbox
 from onboarding.models import EmailKind, OutboundEmail, SecurityToken, Tenant, TokenState
-from onboarding.services import changes
 
 LINK_PLACEHOLDER = f"{settings.PORTAL_BASE_URL}/upload/[a fresh link is issued when sent]/"
 DNS_LINK_PLACEHOLDER = f"{settings.PORTAL_BASE_URL}/dns-status/[the tenant's DNS status link]/"
@@ -54,7 +53,7 @@ def recipients_for(kind: str, tenant: Tenant) -> list[str]:
     return list(settings.STAFF_NOTIFICATION_EMAILS)
 
 
-def sample_context(kind: str, tenant: Tenant) -> dict[str, Any]:
+def sample_context(kind: str, tenant: Tenant, *, sample_changes: list[Any]) -> dict[str, Any]:
     now = timezone.now()
     token = SecurityToken.objects.filter(
         tenant=tenant, state=TokenState.CURRENT
@@ -75,16 +74,19 @@ def sample_context(kind: str, tenant: Tenant) -> dict[str, Any]:
             created_at=now - timedelta(hours=1),
         ),
         "error": "SMTP 550: (the mail server's answer)",
-        "changes": changes.sample_changes(tenant),
+        "changes": sample_changes,
         "ended_at": now,
     }
 
 
-def tenant_previews(tenant: Tenant) -> list[Preview]:
+def tenant_previews(tenant: Tenant, *, sample_changes: list[Any]) -> list[Preview]:
+    """Every kind for this tenant; `sample_changes`: what a settings-changed email would list."""
     previews = []
     for kind in EmailKind:
         try:
-            rendered = outbox.render(kind, sample_context(kind, tenant))
+            rendered = outbox.render(
+                kind, sample_context(kind, tenant, sample_changes=sample_changes)
+            )
         except TemplateDoesNotExist:
             rendered = None
         previews.append(Preview(kind, kind.label, recipients_for(kind, tenant), rendered))

@@ -12,7 +12,7 @@ from django.core.management.base import CommandError
 
 from onboarding.domain import domain_names
 from onboarding.models import CallingDomain, Tenant
-from onboarding.services import lifecycle
+from onboarding.services import audit
 
 
 def calling_domain_lookup(tenant: Tenant, typed: str) -> CallingDomain:
@@ -31,7 +31,7 @@ def calling_domain_lookup(tenant: Tenant, typed: str) -> CallingDomain:
 def refusals_as_errors() -> Iterator[None]:
     try:
         yield
-    except lifecycle.TransitionRefused as exc:
+    except audit.TransitionRefused as exc:
         raise CommandError(exc.message) from exc
     except ValidationError as exc:
         raise CommandError(" ".join(exc.messages)) from exc
@@ -49,5 +49,5 @@ def comma_list(value: str) -> list[str]:
     return [item.strip() for item in value.split(",") if item.strip()]
 
 
-def actor_for(command: Any) -> lifecycle.Actor:
-    return lifecycle.Actor.system(f"manage.py {command.__module__.rsplit('.', 1)[-1]}")
+def actor_for(command: Any) -> audit.Actor:
+    return audit.Actor.system(f"manage.py {command.__module__.rsplit('.', 1)[-1]}")

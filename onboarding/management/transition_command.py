@@ -9,7 +9,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from onboarding.management.tenant_lookup import tenant_lookup
 from onboarding.models import Tenant
-from onboarding.services import lifecycle
+from onboarding.services import audit, lifecycle
 
 
 class TenantTransitionCommand(BaseCommand):
@@ -23,10 +23,10 @@ class TenantTransitionCommand(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         tenant = tenant_lookup(options["tenant"])
-        actor = lifecycle.Actor.system(f"manage.py {self.command_name}")
+        actor = audit.Actor.system(f"manage.py {self.command_name}")
         try:
             self.transition(tenant=tenant, actor=actor)
-        except lifecycle.TransitionRefused as exc:
+        except audit.TransitionRefused as exc:
             raise CommandError(exc.message) from exc
         self.stdout.write(
             f"{tenant.name} (id {tenant.pk}) is now {lifecycle.status_label(tenant).lower()}."

@@ -19,6 +19,15 @@ class GatewayApiKeyQuerySet(models.QuerySet):
             Q(expires_at__isnull=True) | Q(expires_at__gt=now)
         )
 
+    def gateway_pulls_feed(self, gateway_id: int, *, now: datetime | None = None) -> bool:
+        """A gateway with a usable API key takes its tokens from the feed.
+
+        Only then does "ready" wait for its fetch; a gateway without one (never set up, or every
+        key revoked) keeps the earlier rule, or confirmations would wait for a fetch that never
+        comes.
+        """
+        return self.usable(now).filter(gateway_id=gateway_id).exists()
+
 
 class GatewayApiKey(models.Model):
     """One API key of a gateway. Only its SHA-256 is stored; the key is shown once at creation.

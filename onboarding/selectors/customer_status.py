@@ -11,8 +11,7 @@ from datetime import datetime
 
 from onboarding.dns import status_table, sweep
 from onboarding.dns.sweep import DnsStatusRow
-from onboarding.gateways import api_keys
-from onboarding.models import CallingDomain, SecurityToken, Tenant, TenantStatus
+from onboarding.models import CallingDomain, GatewayApiKey, SecurityToken, Tenant, TenantStatus
 from onboarding.services import invitations, tokens
 
 S = TenantStatus
@@ -56,7 +55,7 @@ def tenant_status_view(tenant: Tenant) -> TenantStatusView:
         state_sentence=STATE_SENTENCES[TenantStatus(tenant.status)],
         active_since=_active_since(tenant),
         token=token,
-        gateway_pulls_feed=api_keys.gateway_pulls_feed(tenant.gateway_id),
+        gateway_pulls_feed=GatewayApiKey.objects.gateway_pulls_feed(tenant.gateway_id),
         token_fetched_by_gateway_at=token.fetched_by_gateway_at if token else None,
         own_domains=[
             OwnDomainStatus(

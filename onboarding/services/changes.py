@@ -20,9 +20,10 @@ from django.utils import timezone
 
 from onboarding.domain import calling_domains, domain_names
 from onboarding.domain.calling_domains import AccessScope, MeetingIdLength, RuleWarning
+from onboarding.mail import composers
 from onboarding.models import CallingDomain, Gateway, Tenant, TenantStatus
-from onboarding.services import lifecycle
-from onboarding.services.lifecycle import Actor, TransitionRefused
+from onboarding.services import audit
+from onboarding.services.audit import Actor, TransitionRefused
 
 S = TenantStatus
 
@@ -225,9 +226,7 @@ def changes_record(
     tenant: Tenant, changes: list[ValueChange], *, actor: Actor, now: datetime, action: str = ""
 ) -> None:
     """The audit event with old and new values, and the email when the customer must act."""
-    from onboarding.mail import composers
-
-    event = lifecycle.audit_record(
+    event = audit.audit_record(
         tenant=tenant,
         action=action or "settings_changed",
         actor=actor,
@@ -286,7 +285,7 @@ def gateway_change(
         locked.full_clean()
         locked.save()
         new = {name: getattr(locked, name) for name in GATEWAY_FIELDS}
-        lifecycle.audit_record(
+        audit.audit_record(
             tenant=None,
             action="gateway_changed",
             actor=actor,

@@ -12,7 +12,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from onboarding.models import CallingDomain, Tenant, TenantStatus
-from onboarding.services import lifecycle
+from onboarding.services import audit, lifecycle, tenant_creation
+from onboarding.services.audit import Actor, TransitionRefused
 from onboarding.services.changes import (
     ChangeResult,
     changes_record,
@@ -20,7 +21,7 @@ from onboarding.services.changes import (
     snapshot_diff,
     tenant_lock,
 )
-from onboarding.services.lifecycle import Actor, CallingDomainSpec, TransitionRefused
+from onboarding.services.tenant_creation import CallingDomainSpec
 
 S = TenantStatus
 
@@ -59,9 +60,9 @@ def domain_move_start(
         new = spec.build(locked)
         new.replaces = old
         others = [d for d in locked.calling_domains.in_use() if d.pk != old.pk]
-        lifecycle.tenant_domains_validate(locked, [new, *others])
-        lifecycle.calling_domain_save(new, now=now)
-        lifecycle.audit_record(
+        tenant_creation.tenant_domains_validate(locked, [new, *others])
+        tenant_creation.calling_domain_save(new, now=now)
+        audit.audit_record(
             tenant=locked,
             action="calling_domain_move_started",
             actor=actor,
@@ -126,7 +127,7 @@ def calling_domain_retire(
                 "calling domain and switch first; then retire this one."
             )
         CallingDomain.objects.filter(pk=domain.pk).update(retired_at=now, next_check_at=None)
-        lifecycle.audit_record(
+        audit.audit_record(
             tenant=locked,
             action="calling_domain_retired",
             actor=actor,

@@ -1,7 +1,7 @@
 """The tenant state machine: every transition, its preconditions and its audit event.
 
-Creating tenants and saving calling domains live in `tenant_creation.py`; their names stay
-importable from here.
+Creating tenants and saving calling domains live in `tenant_creation.py`; who did what, in
+`audit.py`.
 
 A transition is a conditional UPDATE (`filter(pk=..., status=<from>).update(status=<to>)`), so when
 two workers or two staff members race, exactly one wins and the other is refused. Every function
@@ -11,36 +11,20 @@ takes `now` so tests set the clock instead of waiting.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from onboarding.models import (
-    ActorKind,
     AuditEvent,
     CallingDomain,
     Tenant,
     TenantStatus,
 )
-from onboarding.services.prefixes import (  # noqa: F401 (public names kept importable from here)
-    PREFIX_ALLOCATION_ATTEMPTS,
-    PrefixPoolExhausted,
-    shared_prefix_allocate,
-    shared_prefixes_free,
-)
-from onboarding.services.tenant_creation import (  # noqa: F401 (public names kept importable from here)
-    CallingDomainSpec,
-    CreatedTenant,
-    UniqueConflict,
-    calling_domain_save,
-    tenant_create,
-    tenant_domains_validate,
-    tenant_save,
-)
+from onboarding.services import link_emails
+from onboarding.services.audit import Actor, TransitionRefused, audit_record
 
 S = TenantStatus
 
@@ -54,60 +38,6 @@ ACTIVATE_FROM = frozenset({S.INVITED})
 REVOKE_FROM = frozenset({S.ACTIVE})
 
 
-class TransitionRefused(Exception):
-    """A transition that is not allowed now; the message tells staff why and what to do."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
-
-
-@dataclass(frozen=True)
-class Actor:
-    """Who causes a change: a staff user, the holder of a customer link, or the system."""
-
-    kind: str
-    user: AbstractBaseUser | None = None
-    ip_address: str | None = None
-    label: str = ""
-
-    @classmethod
-    def staff(cls, user: AbstractBaseUser, ip_address: str | None = None) -> Actor:
-        return cls(ActorKind.STAFF, user, ip_address, user.get_username())
-
-    @classmethod
-    def system(cls, label: str = "system") -> Actor:
-        return cls(ActorKind.SYSTEM, None, None, label)
-
-    @classmethod
-    def customer(cls, ip_address: str | None = None) -> Actor:
-        return cls(ActorKind.CUSTOMER, None, ip_address, "customer link")
-
-
-def audit_record(
-    *,
-    tenant: Tenant | None,
-    action: str,
-    actor: Actor,
-    now: datetime | None = None,
-    from_status: str = "",
-    to_status: str = "",
-    detail: dict[str, Any] | None = None,
-) -> AuditEvent:
-    return AuditEvent.objects.create(
-        tenant=tenant,
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        actor_kind=actor.kind,
-        actor_user=actor.user if actor.user is not None and actor.user.pk else None,
-        actor_label=actor.label,
-        ip_address=actor.ip_address,
-        detail=detail or {},
-        created_at=now or timezone.now(),
-    )
-
-
 # Calling domains added ----------------------------------------------------------------------------
 
 
@@ -119,9 +49,7 @@ def tenant_domains_changed(tenant: Tenant, *, actor: Actor, now: datetime | None
     """
     own_domains = list(CallingDomain.objects.in_use().own().filter(tenant=tenant))
     if own_domains:
-        from onboarding.mail import composers
-
-        composers.dns_instructions_queue_new(tenant, own_domains, now or timezone.now())
+        link_emails.dns_instructions_send_new(tenant, own_domains, now or timezone.now())
     current = Tenant.objects.filter(pk=tenant.pk).values_list("status", flat=True).first()
     if own_domains and current in AWAIT_DNS_FROM:
         return _transition(
@@ -158,10 +86,8 @@ def tenant_enable(*, tenant: Tenant, actor: Actor, now: datetime | None = None) 
 
 
 def _invite(tenant: Tenant, event: AuditEvent, now: datetime) -> None:
-    from onboarding.mail import composers
-
     tenant.refresh_from_db()
-    composers.initial_email_queue(tenant, f"initial:{tenant.pk}:{event.pk}", now)
+    link_emails.initial_email_send(tenant, f"initial:{tenant.pk}:{event.pk}", now)
 
 
 def tenant_activate(

@@ -28,8 +28,10 @@ from onboarding.models import (
     TenantStatus,
     TokenState,
 )
-from onboarding.services import invitations, lifecycle
-from onboarding.services.lifecycle import OFFBOARD_FROM, Actor, CallingDomainSpec, CreatedTenant
+from onboarding.services import audit, invitations, lifecycle, tenant_creation
+from onboarding.services.audit import Actor
+from onboarding.services.lifecycle import OFFBOARD_FROM
+from onboarding.services.tenant_creation import CallingDomainSpec, CreatedTenant
 
 S = TenantStatus
 REINSTATE_FROM = frozenset({S.OFFBOARDED})
@@ -123,7 +125,7 @@ def tenant_contacts_erase(*, tenant_id: int, now: datetime | None = None) -> boo
         for erase in CONTACT_ERASERS:
             erase(tenant, addresses)
         Tenant.objects.filter(pk=tenant.pk).update(contacts_erased_at=now)
-        lifecycle.audit_record(
+        audit.audit_record(
             tenant=tenant,
             action="contacts_erased",
             actor=Actor.system("retention"),
@@ -224,12 +226,12 @@ def tenant_reinstate(*, tenant: Tenant, actor: Actor, now: datetime | None = Non
     now = now or timezone.now()
     old = Tenant.objects.get(pk=tenant.pk)
     if old.status not in REINSTATE_FROM:
-        raise lifecycle.TransitionRefused(
+        raise audit.TransitionRefused(
             f"{old.name} is {old.get_status_display().lower()}: only an offboarded tenant can "
             "be reinstated."
         )
     if old.contacts_erased_at is not None:
-        raise lifecycle.TransitionRefused(
+        raise audit.TransitionRefused(
             f"{old.name}'s contact addresses were erased; create the tenant anew instead."
         )
     last_domains = CallingDomain.objects.filter(tenant=old, retired_at=old.offboarded_at)
@@ -245,7 +247,7 @@ def tenant_reinstate(*, tenant: Tenant, actor: Actor, now: datetime | None = Non
         if not d.is_awaiting_switch and not d.replacements.filter(switched_at__isnull=False)
     ]
     with transaction.atomic():
-        created = lifecycle.tenant_create(
+        created = tenant_creation.tenant_create(
             name=old.name,
             main_contact_email=old.main_contact_email,
             calling_domains=specs,
@@ -258,7 +260,7 @@ def tenant_reinstate(*, tenant: Tenant, actor: Actor, now: datetime | None = Non
             teams_interop_domains=old.teams_interop_domains,
             now=now,
         )
-        lifecycle.audit_record(
+        audit.audit_record(
             tenant=old,
             action="reinstated",
             actor=actor,

@@ -22,6 +22,7 @@ from django.utils import timezone
 from onboarding.domain import calling_domains, domain_names
 from onboarding.domain.calling_domains import CallingDomainOption
 from onboarding.models import CallingDomain
+from onboarding.services.audit import TransitionRefused
 
 # How often to re-pick a prefix when another transaction took ours first. Collisions are rare
 # (random choice among the free ones); this bound only stops a pathological loop.
@@ -69,8 +70,6 @@ def shared_prefix_allocate(calling_domain: CallingDomain, *, now: datetime | Non
     The unique constraint on shared prefixes decides: we insert a candidate inside a savepoint,
     and when a concurrent transaction committed the same one first, we pick again.
     """
-    from onboarding.services.lifecycle import TransitionRefused
-
     now = now or timezone.now()
     for _attempt in range(PREFIX_ALLOCATION_ATTEMPTS):
         blocked, reusable = _held_prefixes(now)

@@ -5,10 +5,10 @@ from typing import Any
 
 from django.conf import settings
 
+from onboarding.models import Gateway
+
 
 def ensure_reference_data(using: str = "default", **_kwargs: Any) -> None:
-    from onboarding.models import Gateway
-
     if Gateway.objects.using(using).filter(is_default=True).exists():
         return
     Gateway.objects.using(using).create(

@@ -9,8 +9,8 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from onboarding.mail import composers
 from onboarding.models import OutboundEmail, Tenant, TenantStatus
+from onboarding.services import link_emails
 
 
 def reminder_key(tenant: Tenant, step: int) -> str:
@@ -51,6 +51,6 @@ def reminders_send(*, now: datetime | None = None) -> int:
             ]
             if OutboundEmail.objects.filter(idempotency_key__in=later_or_same).exists():
                 continue
-            composers.reminder_queue(tenant, reminder_key(tenant, step), step, now)
+            link_emails.reminder_send(tenant, reminder_key(tenant, step), step, now)
             queued += 1
     return queued

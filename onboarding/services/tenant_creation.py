@@ -13,7 +13,6 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -23,10 +22,9 @@ from django.utils import timezone
 from onboarding.domain import calling_domains
 from onboarding.domain.calling_domains import AccessScope, CallingDomainOption, RuleWarning
 from onboarding.models import CallingDomain, Gateway, Tenant
+from onboarding.services.audit import Actor, audit_record
+from onboarding.services.lifecycle import tenant_domains_changed
 from onboarding.services.prefixes import shared_prefix_allocate
-
-if TYPE_CHECKING:
-    from onboarding.services.lifecycle import Actor
 
 
 class UniqueConflict(ValidationError):
@@ -87,9 +85,6 @@ def tenant_create(
     now: datetime | None = None,
 ) -> CreatedTenant:
     """Create a tenant with its calling domains, validated by every rule, in one transaction."""
-    # lifecycle imports this module to re-export it, so it is imported when first needed
-    from onboarding.services.lifecycle import audit_record, tenant_domains_changed
-
     now = now or timezone.now()
     tenant = Tenant(
         name=name,

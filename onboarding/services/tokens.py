@@ -14,19 +14,19 @@ from django.db import transaction
 from django.utils import timezone
 
 from onboarding import upload_reads
-from onboarding.gateways import api_keys
 from onboarding.infra import encryption
 from onboarding.mail import composers
 from onboarding.models import (
     CallingDomain,
+    GatewayApiKey,
     SecurityToken,
     Tenant,
     TenantStatus,
     TokenState,
     UploadInvitation,
 )
-from onboarding.services import invitations, lifecycle
-from onboarding.services.lifecycle import Actor, TransitionRefused
+from onboarding.services import audit, invitations, lifecycle, link_emails
+from onboarding.services.audit import Actor, TransitionRefused
 
 S = TenantStatus
 # Links can be re-issued while the customer may still upload: before and after the first token.
@@ -87,7 +87,7 @@ def token_store(
         )
         detail = {"fingerprint": stored.fingerprint}
         if replaced:
-            lifecycle.audit_record(
+            audit.audit_record(
                 tenant=tenant, action="token_replaced", actor=actor, now=now, detail=detail
             )
             composers.token_replaced_queue(tenant, stored, now)
@@ -145,7 +145,7 @@ def gateway_has_token(tenant: Tenant, token: SecurityToken, *, now: datetime) ->
     the token counts as delivered when stored, the earlier rule)."""
     if token.fetched_by_gateway_at is not None:
         return True
-    return not api_keys.gateway_pulls_feed(tenant.gateway_id, now=now)
+    return not GatewayApiKey.objects.gateway_pulls_feed(tenant.gateway_id, now=now)
 
 
 def upload_link_reissue(
@@ -160,8 +160,8 @@ def upload_link_reissue(
                 f"{tenant.name} is {tenant.get_status_display().lower()}; upload links are "
                 "issued only to invited or active tenants."
             )
-        issued = composers.new_link_queue(tenant, actor.label, now)
-        lifecycle.audit_record(
+        issued = link_emails.new_link_send(tenant, actor.label, now)
+        audit.audit_record(
             tenant=tenant,
             action="upload_link_issued",
             actor=actor,
@@ -216,7 +216,7 @@ def token_revoke(*, tenant: Tenant, actor: Actor, now: datetime | None = None) -
         SecurityToken.objects.filter(tenant=tenant, state=TokenState.CURRENT).update(
             state=TokenState.REVOKED, ciphertext="", destroyed_at=now
         )
-        composers.new_link_queue(tenant, actor.label, now)
+        link_emails.new_link_send(tenant, actor.label, now)
     return tenant
 
 

@@ -1,72 +1,12 @@
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
 from django import forms
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 
 from onboarding.domain import token_format
-
-_SEPARATORS = re.compile(r"[\s,;]+")
-
-
-class LineListField(forms.CharField):
-    """A list edited as text, one entry per line; stored as a JSON list."""
-
-    widget = forms.Textarea(attrs={"rows": 3, "cols": 60})
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        kwargs.setdefault("required", False)
-        kwargs.pop("encoder", None)
-        kwargs.pop("decoder", None)
-        super().__init__(*args, **kwargs)
-
-    def prepare_value(self, value: Any) -> str:
-        if isinstance(value, list | tuple):
-            return "\n".join(str(item) for item in value)
-        return value or ""
-
-    def split(self, text: str) -> list[str]:
-        return [line.strip() for line in text.splitlines() if line.strip()]
-
-    def to_python(self, value: Any) -> list[str]:
-        if isinstance(value, list | tuple):
-            return [str(item).strip() for item in value if str(item).strip()]
-        return self.split(super().to_python(value) or "")
-
-    def has_changed(self, initial: Any, data: Any) -> bool:
-        return self.to_python(initial or []) != self.to_python(data or "")
-
-
-class EmailListField(LineListField):
-    """Email addresses separated by new lines, commas or spaces; each one a plain address.
-
-    A header injection attempt ("a@b.com\\r\\nBcc: ...") splits into pieces that are not addresses,
-    so it is refused rather than smuggled into a header.
-    """
-
-    def split(self, text: str) -> list[str]:
-        return [part for part in _SEPARATORS.split(text) if part]
-
-    def validate(self, value: list[str]) -> None:
-        super().validate(value)
-        bad = []
-        for address in value:
-            try:
-                validate_email(address)
-            except ValidationError:
-                bad.append(address)
-        if bad:
-            raise ValidationError(
-                "Not an email address: %(bad)s. Enter one address per line.",
-                params={"bad": ", ".join(bad)},
-            )
-        seen: set[str] = set()
-        value[:] = [a for a in value if not (a.lower() in seen or seen.add(a.lower()))]
 
 
 class UploadForm(forms.Form):

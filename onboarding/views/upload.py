@@ -23,8 +23,8 @@ from onboarding.mail import instructions
 from onboarding.models import CallingDomain
 from onboarding.selectors import customer_status
 from onboarding.services import invitations, tokens
+from onboarding.services.audit import Actor, TransitionRefused
 from onboarding.services.invitations import LinkCheck, LinkOutcome
-from onboarding.services.lifecycle import Actor, TransitionRefused
 from onboarding.views.forms import UploadForm
 
 OUTCOME_TEMPLATES = {

@@ -4,7 +4,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from onboarding.management.tenant_lookup import tenant_lookup
 from onboarding.services import tokens
-from onboarding.services.lifecycle import Actor, TransitionRefused
+from onboarding.services.audit import Actor, TransitionRefused
 
 
 class Command(BaseCommand):

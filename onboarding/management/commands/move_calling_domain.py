@@ -10,7 +10,7 @@ from onboarding.management.live_command import (
 )
 from onboarding.management.tenant_lookup import tenant_lookup
 from onboarding.services import domain_moves
-from onboarding.services.lifecycle import CallingDomainSpec
+from onboarding.services.tenant_creation import CallingDomainSpec
 
 
 class Command(BaseCommand):

@@ -15,8 +15,8 @@ from django.db import IntegrityError
 
 from onboarding.domain.calling_domains import CallingDomainOption
 from onboarding.management.tenant_lookup import tenant_by_name
-from onboarding.services import lifecycle
-from onboarding.services.lifecycle import CallingDomainSpec
+from onboarding.services import audit, lifecycle, tenant_creation
+from onboarding.services.tenant_creation import CallingDomainSpec
 
 
 @dataclass(frozen=True)
@@ -49,14 +49,14 @@ class Command(BaseCommand):
     help = "Create demo tenants (shared, onpexip.com and own domain); skip those that exist."
 
     def handle(self, *args: Any, **options: Any) -> None:
-        actor = lifecycle.Actor.system("seed_demo")
+        actor = audit.Actor.system("seed_demo")
         for demo in DEMO_TENANTS:
             existing = tenant_by_name(demo.name)
             if existing is not None:
                 self.stdout.write(f"Exists:  {existing.name} (id {existing.pk}), left as it is.")
                 continue
             try:
-                created = lifecycle.tenant_create(
+                created = tenant_creation.tenant_create(
                     name=demo.name,
                     main_contact_email=demo.main_contact_email,
                     calling_domains=[demo.calling_domain],
