@@ -1,4 +1,8 @@
-"""Celery tasks: thin. Each takes ids (never secrets), calls one function, and is idempotent."""
+"""Celery tasks: thin. Each takes ids (never secrets), calls one function, and is idempotent.
+
+Each task's name is given explicitly, so queued messages and beat entries keep resolving
+wherever this module lives (tests/test_task_names.py pins them).
+"""
 
 from celery import shared_task
 
@@ -8,19 +12,19 @@ from onboarding.services import offboarding, reminders, tokens
 from onboarding.services.heartbeats import heartbeat_record
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="onboarding.tasks.send_emails", ignore_result=True)
 def send_emails(outbox_ids: list[int]) -> int:
     return outbox.email_send(outbox_ids)
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="onboarding.tasks.sweep_outbox", ignore_result=True)
 def sweep_outbox() -> dict[str, int]:
     result = outbox.outbox_sweep()
     heartbeat_record("outbox_sweeper")
     return {"reclaimed": result.reclaimed, "requeued": result.requeued}
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="onboarding.tasks.sweep_dns", ignore_result=True)
 def sweep_dns() -> dict[str, int]:
     """Check the own domains that are due; runs every minute from the beat schedule."""
     result = sweep.dns_sweep()
@@ -28,21 +32,21 @@ def sweep_dns() -> dict[str, int]:
     return dict(vars(result))
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="onboarding.tasks.destroy_expired_tokens", ignore_result=True)
 def destroy_expired_tokens() -> int:
     destroyed = tokens.tokens_destroy_expired()
     heartbeat_record("token_destroyer")
     return destroyed
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="onboarding.tasks.send_reminders", ignore_result=True)
 def send_reminders() -> int:
     queued = reminders.reminders_send()
     heartbeat_record("reminders")
     return queued
 
 
-@shared_task(ignore_result=True)
+@shared_task(name="onboarding.tasks.erase_offboarded_contacts", ignore_result=True)
 def erase_offboarded_contacts() -> int:
     """Erase the contact addresses of tenants offboarded longer than CONTACT_RETENTION ago."""
     erased = offboarding.contacts_erase_due()
