@@ -12,8 +12,8 @@ from django.conf import settings
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "onboarding.request_context.RequestIdMiddleware",
-    "onboarding.http.UnreadableBodyMiddleware",
+    "onboarding.infra.request_ids.RequestIdMiddleware",
+    "onboarding.infra.http.UnreadableBodyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -24,7 +24,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
-    "onboarding.staff_sessions.StaffSessionExpiryMiddleware",
+    "onboarding.infra.staff_sessions.StaffSessionExpiryMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -54,8 +54,8 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {
-        "redact_links": {"()": "onboarding.log_redaction.RedactSignedLinks"},
-        "request_id": {"()": "onboarding.request_context.RequestIdLogFilter"},
+        "redact_links": {"()": "onboarding.infra.log_redaction.RedactSignedLinks"},
+        "request_id": {"()": "onboarding.infra.request_ids.RequestIdLogFilter"},
     },
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},

@@ -4,7 +4,7 @@ name must not change when its module moves (each is given explicitly in onboardi
 import pytest
 from django.conf import settings
 
-from onboarding import mail
+from onboarding.mail import outbox
 from portal.celery import app
 
 TASK_NAMES = {
@@ -40,7 +40,7 @@ def test_the_outbox_queues_its_send_task_by_that_name(monkeypatch):
         published.append((name, list(args or ())))
 
     monkeypatch.setattr(app, "send_task", send_task)
-    assert mail.enqueue_send([7, 8])
+    assert outbox.enqueue_send([7, 8])
     assert published == [("onboarding.tasks.send_emails", [[7, 8]])]
 
 

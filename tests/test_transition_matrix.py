@@ -12,19 +12,20 @@ from collections.abc import Callable
 
 import pytest
 
-from onboarding import (
+from onboarding.dns import sweep
+from onboarding.models import CallingDomain, EmailKind, OutboundEmail, Tenant, TenantStatus
+from onboarding.services import (
     changes,
-    dns,
-    dns_checks,
     domain_moves,
     invitations,
     lifecycle,
-    mail,
     offboarding,
+    resend,
+    tenant_creation,
     tokens,
 )
-from onboarding.lifecycle import Actor, CallingDomainSpec, TransitionRefused
-from onboarding.models import CallingDomain, EmailKind, OutboundEmail, Tenant, TenantStatus
+from onboarding.services.audit import Actor, TransitionRefused
+from onboarding.services.tenant_creation import CallingDomainSpec
 
 pytestmark = pytest.mark.django_db
 
@@ -53,9 +54,9 @@ def build(state: str, dns_server, *, move_under_way: bool = False) -> Tenant:
         return tenant
     own = list(CallingDomain.objects.own().filter(tenant=tenant))
     for calling_domain in own:
-        for record in dns.calling_domain_expected_records(calling_domain):
+        for record in calling_domain.expected_records():
             dns_server.add(record.zone_line)
-    dns_checks.calling_domains_check_now(own)
+    sweep.calling_domains_check_now(own)
     if state == TenantStatus.DNS_PENDING:
         return _fresh(tenant)
     lifecycle.tenant_enable(tenant=tenant, actor=TEST)
@@ -75,7 +76,7 @@ def build(state: str, dns_server, *, move_under_way: bool = False) -> Tenant:
 
 
 def _create(spec: CallingDomainSpec) -> Tenant:
-    return lifecycle.tenant_create(
+    return tenant_creation.tenant_create(
         name=NAME,
         main_contact_email="it@acme.test",
         token_upload_contacts=["admin@acme.test"],
@@ -178,7 +179,7 @@ def issue_link(tenant: Tenant) -> str:
 def check_dns_now(tenant: Tenant) -> str:
     """Staff's "check DNS now" on every own domain the tenant ever had (retired ones too, so the
     service's own filter decides)."""
-    checked = dns_checks.calling_domains_check_now(
+    checked = sweep.calling_domains_check_now(
         list(CallingDomain.objects.own().filter(tenant=tenant))
     )
     return f"{_state(tenant)}, {len(checked)} own domain(s) checked"
@@ -199,7 +200,7 @@ def send_initial_again(tenant: Tenant) -> str:
             recipients=tenant.token_upload_recipients,
             subject="(recorded by the test)",
         )
-    again = mail.email_send_again(row)
+    again = resend.email_send_again(row)
     return f"{_state(tenant)}, a new {again.kind} email"
 
 
@@ -439,14 +440,14 @@ TABLE: dict[tuple[str, str], str] = {
         "TransitionRefused: Acme is offboarded; upload links are issued only to invited or active"
         " tenants."
     ),
-    # dns_checks._checkable: not offboarded (its domains are retired too); no state refuses
+    # sweep._checkable: not offboarded (its domains are retired too); no state refuses
     ("check DNS now", "draft"): "→ draft, 0 own domain(s) checked",
     ("check DNS now", "dns_pending"): "→ dns_pending, 1 own domain(s) checked",
     ("check DNS now", "invited"): "→ invited, 1 own domain(s) checked",
     ("check DNS now", "active"): "→ active, 1 own domain(s) checked",
     ("check DNS now", "suspended"): "→ suspended, 1 own domain(s) checked",
     ("check DNS now", "offboarded"): "→ offboarded, 0 own domain(s) checked",
-    # emails._require_link_state (invited or active); a ValueError, not a TransitionRefused
+    # link_emails.require_upload_link_state (invited or active): a ValueError, not a refusal
     ("send initial email again", "draft"): "ValueError: Acme is draft: no upload link is sent.",
     ("send initial email again", "dns_pending"): (
         "ValueError: Acme is dns pending: no upload link is sent."
