@@ -10,8 +10,9 @@ from django.utils import timezone
 from onboarding.domain import calling_domains
 from onboarding.mail import instructions
 from onboarding.models import AuditEvent, CallingDomain, EmailKind, Gateway, OutboundEmail, Tenant
-from onboarding.services import domain_moves, prefixes, tenant_creation
+from onboarding.services import domain_moves, lifecycle, prefixes, tenant_creation
 from onboarding.services.audit import TransitionRefused
+from onboarding.services.lifecycle import Operation
 from onboarding.services.tenant_creation import CallingDomainSpec
 from tests.live_support import TEST, active_tenant, rendered, settings_changed_emails, tenant_in
 from tests.upload_support import shared_domain_tenant
@@ -29,9 +30,9 @@ def start_move(tenant, spec=ONPEXIP):
 
 
 def test_the_operations_allowed_states():
-    assert {"invited", "active"} == domain_moves.MOVE_FROM
-    assert {"invited", "active"} == domain_moves.SWITCH_FROM
-    assert {"invited", "active", "suspended"} == domain_moves.RETIRE_FROM
+    assert {"invited", "active"} == lifecycle.allowed_from(Operation.MOVE_DOMAIN)
+    assert {"invited", "active"} == lifecycle.allowed_from(Operation.SWITCH_DOMAIN)
+    assert {"invited", "active", "suspended"} == lifecycle.allowed_from(Operation.RETIRE_DOMAIN)
 
 
 @pytest.mark.parametrize("status", ALL_STATES)
@@ -39,7 +40,7 @@ def test_a_move_starts_only_from_invited_or_active(status):
     tenant = tenant_in(status, name="Globex")
     old = tenant.calling_domains.order_by("pk").first()
     spec = CallingDomainSpec(option="onpexip", domain="globex-new")
-    if status in domain_moves.MOVE_FROM:
+    if status in lifecycle.allowed_from(Operation.MOVE_DOMAIN):
         domain_moves.domain_move_start(tenant=tenant, replaces=old, spec=spec, actor=TEST)
     else:
         with pytest.raises(TransitionRefused):

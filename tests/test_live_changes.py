@@ -8,9 +8,10 @@ from django.utils import timezone
 
 from onboarding.mail import instructions
 from onboarding.models import AuditEvent, CallingDomain, Gateway, SecurityToken, TenantStatus
-from onboarding.services import changes
+from onboarding.services import changes, lifecycle
 from onboarding.services.audit import TransitionRefused
 from onboarding.services.changes import DomainSettings
+from onboarding.services.lifecycle import Operation
 from tests.live_support import (
     TEST,
     active_tenant,
@@ -31,14 +32,14 @@ def only_domain(tenant):
 
 
 def test_settings_change_is_allowed_from_invited_and_active_only():
-    assert {"invited", "active"} == changes.CHANGE_SETTINGS_FROM
+    assert {"invited", "active"} == lifecycle.allowed_from(Operation.CHANGE_SETTINGS)
 
 
 @pytest.mark.parametrize("status", ALL_STATES)
 def test_settings_change_is_refused_outside_its_states(status):
     tenant = tenant_in(status)
     request = {"access_scope": "selected", "access_scope_units": ["/Sales"]}
-    if status in changes.CHANGE_SETTINGS_FROM:
+    if status in lifecycle.allowed_from(Operation.CHANGE_SETTINGS):
         changes.tenant_settings_change(tenant=tenant, actor=TEST, fields=request)
         assert tenant.access_scope == "selected"
     else:

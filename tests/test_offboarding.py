@@ -19,6 +19,7 @@ from onboarding.models import (
 )
 from onboarding.services import changes, lifecycle, offboarding, prefixes
 from onboarding.services.audit import TransitionRefused
+from onboarding.services.lifecycle import Operation
 from tests.live_support import TEST, active_tenant, rendered, tenant_in
 
 pytestmark = pytest.mark.django_db
@@ -27,13 +28,15 @@ ALL_STATES = ["draft", "dns_pending", "invited", "active", "suspended", "offboar
 
 
 def test_offboarding_is_allowed_from_every_state_but_offboarded():
-    assert {"draft", "dns_pending", "invited", "active", "suspended"} == lifecycle.OFFBOARD_FROM
+    assert {"draft", "dns_pending", "invited", "active", "suspended"} == lifecycle.allowed_from(
+        Operation.OFFBOARD
+    )
 
 
 @pytest.mark.parametrize("status", ALL_STATES)
 def test_offboarding_from_each_state(status):
     tenant = tenant_in(status)
-    if status in lifecycle.OFFBOARD_FROM:
+    if status in lifecycle.allowed_from(Operation.OFFBOARD):
         offboarding.tenant_offboard(tenant=tenant, actor=TEST)
         tenant.refresh_from_db()
         assert tenant.status == "offboarded" and tenant.offboarded_at is not None

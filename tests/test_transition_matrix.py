@@ -231,7 +231,7 @@ NEED_A_MOVE = {"switch calling domain", "retire calling domain"}
 # The table -------------------------------------------------------------------------------------
 
 TABLE: dict[tuple[str, str], str] = {
-    # lifecycle.ENABLE_FROM, then a precondition: every own domain verified
+    # Operation.ENABLE, then a precondition: every own domain verified
     ("enable", "draft"): "→ invited",
     ("enable", "dns_pending"): "→ invited",
     ("enable", "invited"): (
@@ -254,7 +254,7 @@ TABLE: dict[tuple[str, str], str] = {
         "TransitionRefused: Acme cannot be enabled yet: DNS for video.acme.test is not verified. "
         "Enable it once the records check out, or tick 'enable automatically once DNS verifies'."
     ),
-    # lifecycle.SUSPEND_FROM
+    # Operation.SUSPEND
     ("suspend", "draft"): (
         "TransitionRefused: Acme is draft, so it cannot be suspended; that is possible only from:"
         " active, dns pending, invited."
@@ -270,7 +270,7 @@ TABLE: dict[tuple[str, str], str] = {
         "TransitionRefused: Acme is offboarded, so it cannot be suspended; that is possible only "
         "from: active, dns pending, invited."
     ),
-    # lifecycle.RESUME_FROM; back to the state it left (here: active)
+    # Operation.RESUME; back to the state it left (here: active)
     ("resume", "draft"): (
         "TransitionRefused: Acme is draft, so it cannot be resumed; that is possible only from: "
         "suspended."
@@ -292,7 +292,7 @@ TABLE: dict[tuple[str, str], str] = {
         "TransitionRefused: Acme is offboarded, so it cannot be resumed; that is possible only "
         "from: suspended."
     ),
-    # lifecycle.REVOKE_FROM, through tokens.token_revoke
+    # Operation.REVOKE_TOKEN, through tokens.token_revoke
     ("revoke token", "draft"): (
         "TransitionRefused: Acme is draft, so it cannot be revoked; that is possible only from: "
         "active."
@@ -314,14 +314,14 @@ TABLE: dict[tuple[str, str], str] = {
         "TransitionRefused: Acme is offboarded, so it cannot be revoked; that is possible only "
         "from: active."
     ),
-    # tokens.LINK_STATES
+    # Operation.UPLOAD_TOKEN
     ("upload", "draft"): "TransitionRefused: Acme is not accepting a token right now.",
     ("upload", "dns_pending"): "TransitionRefused: Acme is not accepting a token right now.",
     ("upload", "invited"): "→ active",
     ("upload", "active"): "→ active, the token replaced",
     ("upload", "suspended"): "TransitionRefused: Acme is not accepting a token right now.",
     ("upload", "offboarded"): "TransitionRefused: Acme is not accepting a token right now.",
-    # changes.CHANGE_SETTINGS_FROM
+    # Operation.CHANGE_SETTINGS
     ("change settings", "draft"): (
         "TransitionRefused: Acme is draft, so it cannot have its settings changed; that is "
         "possible only when it is active, invited."
@@ -340,7 +340,7 @@ TABLE: dict[tuple[str, str], str] = {
         "TransitionRefused: Acme is offboarded, so it cannot have its settings changed; that is "
         "possible only when it is active, invited."
     ),
-    # domain_moves.MOVE_FROM
+    # Operation.MOVE_DOMAIN
     ("move calling domain", "draft"): (
         "TransitionRefused: Acme is draft, so it cannot move to another calling domain; that is "
         "possible only when it is active, invited."
@@ -359,7 +359,7 @@ TABLE: dict[tuple[str, str], str] = {
         "TransitionRefused: Acme is offboarded, so it cannot move to another calling domain; that"
         " is possible only when it is active, invited."
     ),
-    # domain_moves.SWITCH_FROM
+    # Operation.SWITCH_DOMAIN
     ("switch calling domain", "draft"): (
         "TransitionRefused: Acme is draft, so it cannot switch calling domains; that is possible "
         "only when it is active, invited."
@@ -378,7 +378,7 @@ TABLE: dict[tuple[str, str], str] = {
         "TransitionRefused: Acme is offboarded, so it cannot switch calling domains; that is "
         "possible only when it is active, invited."
     ),
-    # domain_moves.RETIRE_FROM
+    # Operation.RETIRE_DOMAIN
     ("retire calling domain", "draft"): (
         "TransitionRefused: Acme is draft, so it cannot retire a calling domain; that is possible"
         " only when it is active, invited, suspended."
@@ -394,7 +394,7 @@ TABLE: dict[tuple[str, str], str] = {
         "TransitionRefused: Acme is offboarded, so it cannot retire a calling domain; that is "
         "possible only when it is active, invited, suspended."
     ),
-    # lifecycle.OFFBOARD_FROM
+    # Operation.OFFBOARD
     ("offboard", "draft"): "→ offboarded",
     ("offboard", "dns_pending"): "→ offboarded",
     ("offboard", "invited"): "→ offboarded",
@@ -404,7 +404,7 @@ TABLE: dict[tuple[str, str], str] = {
         "TransitionRefused: Acme is offboarded, so it cannot be offboarded; that is possible only"
         " from: active, dns pending, draft, invited, suspended."
     ),
-    # offboarding.REINSTATE_FROM
+    # Operation.REINSTATE
     ("reinstate", "draft"): (
         "TransitionRefused: Acme is draft: only an offboarded tenant can be reinstated."
     ),
@@ -421,7 +421,7 @@ TABLE: dict[tuple[str, str], str] = {
         "TransitionRefused: Acme is suspended: only an offboarded tenant can be reinstated."
     ),
     ("reinstate", "offboarded"): "→ offboarded, a new tenant in dns_pending",
-    # tokens.LINK_STATES
+    # Operation.ISSUE_UPLOAD_LINK
     ("issue upload link", "draft"): (
         "TransitionRefused: Acme is draft; upload links are issued only to invited or active "
         "tenants."
@@ -447,7 +447,7 @@ TABLE: dict[tuple[str, str], str] = {
     ("check DNS now", "active"): "→ active, 1 own domain(s) checked",
     ("check DNS now", "suspended"): "→ suspended, 1 own domain(s) checked",
     ("check DNS now", "offboarded"): "→ offboarded, 0 own domain(s) checked",
-    # link_emails.require_upload_link_state (invited or active): a ValueError, not a refusal
+    # resend: Operation.ISSUE_UPLOAD_LINK (invited or active), a ValueError, not a refusal
     ("send initial email again", "draft"): "ValueError: Acme is draft: no upload link is sent.",
     ("send initial email again", "dns_pending"): (
         "ValueError: Acme is dns pending: no upload link is sent."

@@ -15,8 +15,8 @@ from onboarding.admin.live_changes import CallingDomainForm
 from onboarding.domain import calling_domains
 from onboarding.domain.calling_domains import CallingDomainOption
 from onboarding.models import CallingDomain, OutboundEmail, Tenant
-from onboarding.models.tenants import TENANT_DOMAINS_EDITABLE_IN_PLACE
-from onboarding.services import prefixes
+from onboarding.services import lifecycle, prefixes
+from onboarding.services.lifecycle import Operation
 
 # Calling domains inline ------------------------------------------------------------------------
 
@@ -74,7 +74,9 @@ class CallingDomainInline(admin.TabularInline):
     def has_delete_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
         # Removing a domain from a live tenant would cut off its invitations; that is a
         # separate, guarded operation. Mistakes can be removed before the tenant is invited.
-        if obj is not None and obj.status not in TENANT_DOMAINS_EDITABLE_IN_PLACE:
+        if obj is not None and not lifecycle.is_allowed(
+            Operation.EDIT_DOMAINS_IN_PLACE, obj.status
+        ):
             return False
         return super().has_delete_permission(request, obj)
 

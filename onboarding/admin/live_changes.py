@@ -19,8 +19,9 @@ from django.template.response import TemplateResponse
 from onboarding.admin.common import staff_actor
 from onboarding.domain import calling_domains
 from onboarding.models import CallingDomain, Tenant, TenantStatus
-from onboarding.services import changes, domain_moves, offboarding
+from onboarding.services import changes, domain_moves, lifecycle, offboarding
 from onboarding.services.audit import TransitionRefused
+from onboarding.services.lifecycle import Operation
 from onboarding.services.tenant_creation import CallingDomainSpec, UniqueConflict
 
 PERMISSION_LIVE = "onboarding.change_live_settings"
@@ -52,7 +53,7 @@ def is_live(tenant: Tenant | None) -> bool:
     return (
         tenant is not None
         and tenant.pk is not None
-        and tenant.status in changes.CHANGE_SETTINGS_FROM
+        and lifecycle.is_allowed(Operation.CHANGE_SETTINGS, tenant.status)
     )
 
 

@@ -18,6 +18,7 @@ from onboarding.models.staff_devices import (
     new_backup_code,
 )
 from onboarding.models.tenants import (
+    TENANT_DOMAINS_EDITABLE_IN_PLACE,
     CallingDomain,
     CallingDomainQuerySet,
     Tenant,
@@ -32,6 +33,7 @@ from onboarding.models.tokens import (
 )
 
 __all__ = [
+    "TENANT_DOMAINS_EDITABLE_IN_PLACE",
     "ActorKind",
     "AuditEvent",
     "CallingDomain",

@@ -22,15 +22,19 @@ from onboarding.domain import calling_domains, domain_names
 from onboarding.domain.calling_domains import AccessScope, MeetingIdLength, RuleWarning
 from onboarding.mail import composers
 from onboarding.models import CallingDomain, Gateway, Tenant, TenantStatus
-from onboarding.services import audit
+from onboarding.services import audit, lifecycle
 from onboarding.services.audit import Actor, TransitionRefused
+from onboarding.services.lifecycle import Operation
 
 S = TenantStatus
 
-# Which states each operation is allowed from (the tests assert these sets).
-CHANGE_SETTINGS_FROM = frozenset({S.INVITED, S.ACTIVE})
-# Tenants told about a gateway edit: those that have (or are about to type) its values.
-GATEWAY_TELLS = frozenset({S.INVITED, S.ACTIVE, S.SUSPENDED})
+# How a refused live change reads: "Acme is draft, so it cannot <doing>; ..."
+_DOING = {
+    Operation.CHANGE_SETTINGS: "have its settings changed",
+    Operation.MOVE_DOMAIN: "move to another calling domain",
+    Operation.SWITCH_DOMAIN: "switch calling domains",
+    Operation.RETIRE_DOMAIN: "retire a calling domain",
+}
 
 # What staff may change on a live tenant through `tenant_settings_change`.
 TENANT_FIELDS = frozenset(
@@ -166,7 +170,7 @@ def tenant_settings_change(
     if unknown:
         raise ValueError(f"These cannot be changed here: {', '.join(sorted(unknown))}.")
     with transaction.atomic():
-        locked = tenant_lock(tenant, CHANGE_SETTINGS_FROM, "have its settings changed")
+        locked = tenant_lock(tenant, Operation.CHANGE_SETTINGS)
         before = settings_snapshot(locked)
         for name, value in (fields or {}).items():
             setattr(locked, name, value)
@@ -184,14 +188,16 @@ def tenant_settings_change(
     return result
 
 
-def tenant_lock(tenant: Tenant, allowed: frozenset[str], doing: str) -> Tenant:
+def tenant_lock(tenant: Tenant, operation: Operation) -> Tenant:
+    """Lock the tenant's calling domains, then the tenant, for a change of a live tenant:
+    refused unless the transition table allows `operation` from its state."""
     list(CallingDomain.objects.select_for_update().filter(tenant=tenant).order_by("pk"))
     locked = Tenant.objects.select_for_update().get(pk=tenant.pk)
-    if locked.status not in allowed:
-        states = ", ".join(sorted(S(s).label.lower() for s in allowed))
+    if not lifecycle.is_allowed(operation, locked.status):
+        states = ", ".join(sorted(S(s).label.lower() for s in lifecycle.allowed_from(operation)))
         raise TransitionRefused(
-            f"{locked.name} is {locked.get_status_display().lower()}, so it cannot {doing}; "
-            f"that is possible only when it is {states}."
+            f"{locked.name} is {locked.get_status_display().lower()}, so it cannot "
+            f"{_DOING[operation]}; that is possible only when it is {states}."
         )
     return locked
 
@@ -268,7 +274,9 @@ def gateway_change(
     with transaction.atomic():
         locked = Gateway.objects.select_for_update().get(pk=gateway.pk)
         served_ids = list(
-            Tenant.objects.filter(gateway=locked, status__in=GATEWAY_TELLS)
+            Tenant.objects.filter(
+                gateway=locked, status__in=lifecycle.allowed_from(Operation.HEAR_OF_GATEWAY_CHANGE)
+            )
             .order_by("pk")
             .values_list("pk", flat=True)
         )

@@ -21,14 +21,10 @@ from onboarding.services.changes import (
     snapshot_diff,
     tenant_lock,
 )
+from onboarding.services.lifecycle import Operation
 from onboarding.services.tenant_creation import CallingDomainSpec
 
 S = TenantStatus
-
-# Which states each operation is allowed from (the tests assert these sets).
-MOVE_FROM = frozenset({S.INVITED, S.ACTIVE})
-SWITCH_FROM = frozenset({S.INVITED, S.ACTIVE})
-RETIRE_FROM = frozenset({S.INVITED, S.ACTIVE, S.SUSPENDED})
 
 
 def domain_move_start(
@@ -46,7 +42,7 @@ def domain_move_start(
     """
     now = now or timezone.now()
     with transaction.atomic():
-        locked = tenant_lock(tenant, MOVE_FROM, "move to another calling domain")
+        locked = tenant_lock(tenant, Operation.MOVE_DOMAIN)
         old = locked.calling_domains.customer_facing().filter(pk=replaces.pk).first()
         if old is None:
             raise TransitionRefused(
@@ -87,7 +83,7 @@ def domain_switch(
     """
     now = now or timezone.now()
     with transaction.atomic():
-        locked = tenant_lock(calling_domain.tenant, SWITCH_FROM, "switch calling domains")
+        locked = tenant_lock(calling_domain.tenant, Operation.SWITCH_DOMAIN)
         new = CallingDomain.objects.get(pk=calling_domain.pk)
         if not new.is_awaiting_switch or new.retired_at is not None:
             raise TransitionRefused(f"{new} is not waiting for a switch.")
@@ -116,7 +112,7 @@ def calling_domain_retire(
     """
     now = now or timezone.now()
     with transaction.atomic():
-        locked = tenant_lock(calling_domain.tenant, RETIRE_FROM, "retire a calling domain")
+        locked = tenant_lock(calling_domain.tenant, Operation.RETIRE_DOMAIN)
         domain = CallingDomain.objects.get(pk=calling_domain.pk)
         replaced = domain.replacements.filter(switched_at__isnull=False).exists()
         if domain.retired_at is not None:

@@ -1,4 +1,5 @@
-"""The tenant state machine: every transition, its preconditions and its audit event.
+"""The tenant state machine: THE table of which states each operation is allowed from, and
+every transition with its precondition, its audit event and its side effects.
 
 Creating tenants and saving calling domains live in `tenant_creation.py`; who did what, in
 `audit.py`.
@@ -10,14 +11,16 @@ takes `now` so tests set the clock instead of waiting.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from onboarding.models import (
+    TENANT_DOMAINS_EDITABLE_IN_PLACE,
     AuditEvent,
     CallingDomain,
     Tenant,
@@ -28,14 +31,64 @@ from onboarding.services.audit import Actor, TransitionRefused, audit_record
 
 S = TenantStatus
 
-# Which states each transition leaves from (architecture.md, "The tenant's life").
-ENABLE_FROM = frozenset({S.DRAFT, S.DNS_PENDING})
-SUSPEND_FROM = frozenset({S.DNS_PENDING, S.INVITED, S.ACTIVE})
-RESUME_FROM = frozenset({S.SUSPENDED})
-OFFBOARD_FROM = frozenset(set(S) - {S.OFFBOARDED})
-AWAIT_DNS_FROM = frozenset({S.DRAFT})
-ACTIVATE_FROM = frozenset({S.INVITED})
-REVOKE_FROM = frozenset({S.ACTIVE})
+
+class Operation(StrEnum):
+    """Everything that depends on the tenant's state; ALLOWED_FROM says from which states."""
+
+    ENABLE = "enable"
+    AWAIT_DNS = "await_dns"
+    ACTIVATE = "activate"
+    UPLOAD_TOKEN = "upload_token"  # noqa: S105 (an operation's name, not a secret)
+    REVOKE_TOKEN = "revoke_token"  # noqa: S105 (an operation's name, not a secret)
+    SUSPEND = "suspend"
+    RESUME = "resume"
+    OFFBOARD = "offboard"
+    REINSTATE = "reinstate"
+    CHANGE_SETTINGS = "change_settings"
+    MOVE_DOMAIN = "move_domain"
+    SWITCH_DOMAIN = "switch_domain"
+    RETIRE_DOMAIN = "retire_domain"
+    ISSUE_UPLOAD_LINK = "issue_upload_link"
+    EDIT_DOMAINS_IN_PLACE = "edit_domains_in_place"
+    HEAR_OF_GATEWAY_CHANGE = "hear_of_gateway_change"
+
+
+# The one transition table (architecture.md, "The tenant's life"): every other module asks it.
+ALLOWED_FROM: dict[Operation, frozenset[str]] = {
+    Operation.ENABLE: frozenset({S.DRAFT, S.DNS_PENDING}),
+    # a draft tenant that gets an own domain waits for its DNS
+    Operation.AWAIT_DNS: frozenset({S.DRAFT}),
+    # the first token makes an invited tenant active
+    Operation.ACTIVATE: frozenset({S.INVITED}),
+    # links go to invited or active tenants only, and only they accept a token (a later upload
+    # replaces the token of an active one)
+    Operation.UPLOAD_TOKEN: frozenset({S.INVITED, S.ACTIVE}),
+    Operation.ISSUE_UPLOAD_LINK: frozenset({S.INVITED, S.ACTIVE}),
+    Operation.REVOKE_TOKEN: frozenset({S.ACTIVE}),
+    Operation.SUSPEND: frozenset({S.DNS_PENDING, S.INVITED, S.ACTIVE}),
+    Operation.RESUME: frozenset({S.SUSPENDED}),
+    Operation.OFFBOARD: frozenset(set(S) - {S.OFFBOARDED}),
+    Operation.REINSTATE: frozenset({S.OFFBOARDED}),
+    # changes of a live tenant, which the customer must follow in Google Admin
+    Operation.CHANGE_SETTINGS: frozenset({S.INVITED, S.ACTIVE}),
+    Operation.MOVE_DOMAIN: frozenset({S.INVITED, S.ACTIVE}),
+    Operation.SWITCH_DOMAIN: frozenset({S.INVITED, S.ACTIVE}),
+    # retiring takes something away, which a paused tenant may also want
+    Operation.RETIRE_DOMAIN: frozenset({S.INVITED, S.ACTIVE, S.SUSPENDED}),
+    # before the customer has any value, domains are edited in place (a row-level rule of the
+    # calling domain model, which keeps the set)
+    Operation.EDIT_DOMAINS_IN_PLACE: TENANT_DOMAINS_EDITABLE_IN_PLACE,
+    # whose customers are told when their gateway's values change
+    Operation.HEAR_OF_GATEWAY_CHANGE: frozenset({S.INVITED, S.ACTIVE, S.SUSPENDED}),
+}
+
+
+def allowed_from(operation: Operation) -> frozenset[str]:
+    return ALLOWED_FROM[operation]
+
+
+def is_allowed(operation: Operation, status: str) -> bool:
+    return status in ALLOWED_FROM[operation]
 
 
 # Calling domains added ----------------------------------------------------------------------------
@@ -47,20 +100,17 @@ def tenant_domains_changed(tenant: Tenant, *, actor: Actor, now: datetime | None
     An own domain added to an invited or active tenant waits for DNS on its own; the tenant keeps
     its state.
     """
+    now = now or timezone.now()
     own_domains = list(CallingDomain.objects.in_use().own().filter(tenant=tenant))
     if own_domains:
-        link_emails.dns_instructions_send_new(tenant, own_domains, now or timezone.now())
+        link_emails.dns_instructions_send_new(tenant, own_domains, now)
     current = Tenant.objects.filter(pk=tenant.pk).values_list("status", flat=True).first()
-    if own_domains and current in AWAIT_DNS_FROM:
-        return _transition(
-            tenant,
-            action="dns_pending",
-            allowed_from=AWAIT_DNS_FROM,
-            to_state=lambda _current: S.DNS_PENDING,
-            actor=actor,
-            now=now,
-        )
-    return tenant
+    if not (own_domains and current in allowed_from(Operation.AWAIT_DNS)):
+        return tenant
+    with transaction.atomic():
+        current = _locked_status(tenant, Operation.AWAIT_DNS)
+        changes, _event = _move(tenant, current, S.DNS_PENDING, "dns_pending", actor, now)
+    return _applied(tenant, changes)
 
 
 # Transitions -----------------------------------------------------------------------------------
@@ -72,17 +122,14 @@ def tenant_enable(*, tenant: Tenant, actor: Actor, now: datetime | None = None) 
     Refused while any own domain is unverified, or when the tenant has no calling domain.
     """
     now = now or timezone.now()
-    return _transition(
-        tenant,
-        action="enabled",
-        allowed_from=ENABLE_FROM,
-        to_state=lambda _current: S.INVITED,
-        actor=actor,
-        now=now,
-        precondition=_enable_precondition,
-        updates=lambda _current: {"invited_at": now},
-        then=_invite,
-    )
+    with transaction.atomic():
+        current = _locked_status(tenant, Operation.ENABLE)
+        _enable_precondition(tenant)
+        changes, event = _move(
+            tenant, current, S.INVITED, "enabled", actor, now, updates={"invited_at": now}
+        )
+        _invite(tenant, event, now)
+    return _applied(tenant, changes)
 
 
 def _invite(tenant: Tenant, event: AuditEvent, now: datetime) -> None:
@@ -101,32 +148,32 @@ def tenant_activate(
     """The first token is stored: the tenant is active (tokens.token_store calls this).
 
     `locked`: the caller holds the tenant's row lock in its transaction and `tenant` was read
-    under it, so its status is the current one.
+    under it, so its status is the current one: neither a savepoint nor a second read is needed
+    (the upload, which bench/web.py measures, saves three statements this way).
     """
-    return _transition(
-        tenant,
-        action="token_stored",
-        allowed_from=ACTIVATE_FROM,
-        to_state=lambda _current: S.ACTIVE,
-        actor=actor,
-        now=now,
-        detail=detail,
-        status_under_lock=tenant.status if locked else None,
-    )
+    now = now or timezone.now()
+    if locked and not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("locked=True needs the caller's transaction and row lock")
+    with transaction.atomic(savepoint=not locked):
+        if locked:
+            current = _refuse_unless_allowed(tenant, Operation.ACTIVATE, tenant.status)
+        else:
+            current = _locked_status(tenant, Operation.ACTIVATE)
+        changes, _event = _move(
+            tenant, current, S.ACTIVE, "token_stored", actor, now, detail=detail
+        )
+    return _applied(tenant, changes)
 
 
 def tenant_revoke_token(*, tenant: Tenant, actor: Actor, now: datetime | None = None) -> Tenant:
     """Back to invited; tokens.token_revoke also retires the token and sends a new link."""
     now = now or timezone.now()
-    return _transition(
-        tenant,
-        action="token_revoked",
-        allowed_from=REVOKE_FROM,
-        to_state=lambda _current: S.INVITED,
-        actor=actor,
-        now=now,
-        updates=lambda _current: {"invited_at": now},
-    )
+    with transaction.atomic():
+        current = _locked_status(tenant, Operation.REVOKE_TOKEN)
+        changes, _event = _move(
+            tenant, current, S.INVITED, "token_revoked", actor, now, updates={"invited_at": now}
+        )
+    return _applied(tenant, changes)
 
 
 def _enable_precondition(tenant: Tenant) -> None:
@@ -146,130 +193,153 @@ def _enable_precondition(tenant: Tenant) -> None:
 
 def tenant_suspend(*, tenant: Tenant, actor: Actor, now: datetime | None = None) -> Tenant:
     """Pause onboarding; the token is kept and resume returns to the earlier state."""
-    return _transition(
-        tenant,
-        action="suspended",
-        allowed_from=SUSPEND_FROM,
-        to_state=lambda _current: S.SUSPENDED,
-        actor=actor,
-        now=now,
-        updates=lambda current: {"status_before_suspension": current},
-    )
+    now = now or timezone.now()
+    with transaction.atomic():
+        current = _locked_status(tenant, Operation.SUSPEND)
+        changes, _event = _move(
+            tenant,
+            current,
+            S.SUSPENDED,
+            "suspended",
+            actor,
+            now,
+            updates={"status_before_suspension": current},
+        )
+    return _applied(tenant, changes)
 
 
 def tenant_resume(*, tenant: Tenant, actor: Actor, now: datetime | None = None) -> Tenant:
     """Back to the state it was suspended from. Reminders count the suspension as paused time,
     and a tenant whose DNS verified meanwhile is enabled if staff chose that."""
     now = now or timezone.now()
-    row = (
-        Tenant.objects.filter(pk=tenant.pk)
-        .values("status_before_suspension", "status_changed_at", "invited_at")
-        .first()
-        or {}
-    )
-
-    def earlier_state(_current: str) -> str:
-        return row.get("status_before_suspension") or S.INVITED
-
-    def pause_reminders(_current: str) -> dict[str, Any]:
-        changes: dict[str, Any] = {"status_before_suspension": ""}
-        if row.get("invited_at") and row.get("status_changed_at"):
-            changes["invited_at"] = row["invited_at"] + (now - row["status_changed_at"])
-        return changes
-
-    resumed = _transition(
-        tenant,
-        action="resumed",
-        allowed_from=RESUME_FROM,
-        to_state=earlier_state,
-        actor=actor,
-        now=now,
-        updates=pause_reminders,
-    )
+    with transaction.atomic():
+        current = _locked_status(tenant, Operation.RESUME)
+        row = (
+            Tenant.objects.filter(pk=tenant.pk)
+            .values("status_before_suspension", "status_changed_at", "invited_at")
+            .get()
+        )
+        earlier_state = row["status_before_suspension"] or S.INVITED
+        changes, _event = _move(
+            tenant,
+            current,
+            earlier_state,
+            "resumed",
+            actor,
+            now,
+            updates=_reminders_paused(row, now),
+        )
+    resumed = _applied(tenant, changes)
     if resumed.status == S.DNS_PENDING:
         resumed = tenant_dns_verified(tenant=resumed, actor=actor, now=now)
     return resumed
 
 
-def _transition(
-    tenant: Tenant,
-    *,
-    action: str,
-    allowed_from: frozenset[str],
-    to_state: Callable[[str], str],
-    actor: Actor,
-    now: datetime | None = None,
-    precondition: Callable[[Tenant], None] | None = None,
-    updates: Callable[[str], dict[str, Any]] | None = None,
-    detail: dict[str, Any] | None = None,
-    then: Callable[[Tenant, AuditEvent, datetime], None] | None = None,
-    status_under_lock: str | None = None,
-) -> Tenant:
-    """Move the tenant from a state in `allowed_from`, recording who did it, or refuse.
+def _reminders_paused(row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """Reminders count from the invitation: the suspension is moved out of that time."""
+    changes: dict[str, Any] = {"status_before_suspension": ""}
+    if row["invited_at"] and row["status_changed_at"]:
+        changes["invited_at"] = row["invited_at"] + (now - row["status_changed_at"])
+    return changes
 
-    `status_under_lock`: the caller already holds the tenant's row lock in its transaction and
-    read this status under it, so neither a savepoint nor a second read is needed (the upload,
-    which bench/web.py measures, saves three statements this way).
-    """
+
+def tenant_mark_offboarded(
+    *, tenant: Tenant, actor: Actor, now: datetime | None = None
+) -> AuditEvent:
+    """The offboarding transition itself, inside the caller's transaction; what ends with it is
+    offboarding.py's (tenant_offboard)."""
     now = now or timezone.now()
-    if status_under_lock is not None and not transaction.get_connection().in_atomic_block:
-        raise RuntimeError("status_under_lock needs the caller's transaction and row lock")
-    block = transaction.atomic(savepoint=status_under_lock is None)
-    with block:
-        current = status_under_lock or (
-            Tenant.objects.select_for_update()
-            .filter(pk=tenant.pk)
-            .values_list("status", flat=True)
-            .first()
+    current = _locked_status(tenant, Operation.OFFBOARD)
+    changes, event = _move(
+        tenant,
+        current,
+        S.OFFBOARDED,
+        "offboarded",
+        actor,
+        now,
+        updates={"offboarded_at": now, "status_before_suspension": ""},
+    )
+    _applied(tenant, changes)
+    return event
+
+
+# The steps every transition takes ----------------------------------------------------------------
+
+
+def _locked_status(tenant: Tenant, operation: Operation) -> str:
+    """Lock the tenant's row and read its status: refused unless `operation` is allowed from it."""
+    current = (
+        Tenant.objects.select_for_update()
+        .filter(pk=tenant.pk)
+        .values_list("status", flat=True)
+        .first()
+    )
+    if current is None:
+        raise TransitionRefused("This tenant does not exist.")
+    return _refuse_unless_allowed(tenant, operation, current)
+
+
+def _refuse_unless_allowed(tenant: Tenant, operation: Operation, current: str) -> str:
+    if not is_allowed(operation, current):
+        raise TransitionRefused(_refusal(tenant, operation, current))
+    return current
+
+
+def _move(
+    tenant: Tenant,
+    current: str,
+    target: str,
+    action: str,
+    actor: Actor,
+    now: datetime,
+    *,
+    updates: dict[str, Any] | None = None,
+    detail: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any], AuditEvent]:
+    """The conditional UPDATE from `current` to `target` and its audit event. When two workers
+    race, one wins and the other is refused."""
+    changes = {"status": target, "status_changed_at": now, **(updates or {})}
+    won = Tenant.objects.filter(pk=tenant.pk, status=current).update(**changes)
+    if won != 1:
+        raise TransitionRefused(
+            f"{tenant.name} changed while this was being done; reload and try again."
         )
-        if current is None:
-            raise TransitionRefused("This tenant does not exist.")
-        if current not in allowed_from:
-            raise TransitionRefused(_refusal(tenant, action, current, allowed_from))
-        if precondition is not None:
-            precondition(tenant)
-        target = to_state(current)
-        changes = {"status": target, "status_changed_at": now}
-        if updates is not None:
-            changes.update(updates(current))
-        won = Tenant.objects.filter(pk=tenant.pk, status=current).update(**changes)
-        if won != 1:
-            raise TransitionRefused(
-                f"{tenant.name} changed while this was being done; reload and try again."
-            )
-        event = audit_record(
-            tenant=tenant,
-            action=action,
-            actor=actor,
-            now=now,
-            from_status=current,
-            to_status=target,
-            detail=detail,
-        )
-        if then is not None:
-            then(tenant, event, now)
+    event = audit_record(
+        tenant=tenant,
+        action=action,
+        actor=actor,
+        now=now,
+        from_status=current,
+        to_status=target,
+        detail=detail,
+    )
+    return changes, event
+
+
+def _applied(tenant: Tenant, changes: dict[str, Any]) -> Tenant:
     for name, value in changes.items():
         setattr(tenant, name, value)
     return tenant
 
 
-_ACTION_WORDS = {
-    "enabled": "enabled",
-    "suspended": "suspended",
-    "resumed": "resumed",
-    "dns_pending": "moved to DNS pending",
-    "offboarded": "offboarded",
-    "token_stored": "activated",
-    "token_revoked": "revoked",
+# How a refusal reads: "Acme is invited, so it cannot be enabled; that is possible only from: ..."
+_REFUSED_WORDS = {
+    Operation.ENABLE: "enabled",
+    Operation.SUSPEND: "suspended",
+    Operation.RESUME: "resumed",
+    Operation.AWAIT_DNS: "moved to DNS pending",
+    Operation.OFFBOARD: "offboarded",
+    Operation.ACTIVATE: "activated",
+    Operation.REVOKE_TOKEN: "revoked",
 }
 
 
-def _refusal(tenant: Tenant, action: str, current: str, allowed_from: frozenset[str]) -> str:
+def _refusal(tenant: Tenant, operation: Operation, current: str) -> str:
     current_label = TenantStatus(current).label.lower()
-    allowed = ", ".join(sorted(TenantStatus(s).label.lower() for s in allowed_from))
+    allowed = ", ".join(sorted(TenantStatus(s).label.lower() for s in allowed_from(operation)))
     return (
-        f"{tenant.name} is {current_label}, so it cannot be {_ACTION_WORDS.get(action, action)}; "
-        f"that is possible only from: {allowed}."
+        f"{tenant.name} is {current_label}, so it cannot be "
+        f"{_REFUSED_WORDS.get(operation, operation)}; that is possible only from: {allowed}."
     )
 
 

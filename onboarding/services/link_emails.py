@@ -1,8 +1,8 @@
 """The emails that carry a link: issue the link, then record the email in the same transaction.
 
 Issuing an upload link revokes the tenant's earlier ones, so a repeat of an email already
-recorded must not issue another (it would revoke the link in that email). Links go only to
-tenants that may upload: invited or active (`UPLOAD_LINK_STATES`).
+recorded must not issue another (it would revoke the link in that email). Callers check first
+that the tenant may be sent a link (the transition table's ISSUE_UPLOAD_LINK, in lifecycle.py).
 """
 
 from __future__ import annotations
@@ -11,11 +11,8 @@ from datetime import datetime
 
 from onboarding.mail import composers
 from onboarding.mail.composers import UploadLink
-from onboarding.models import CallingDomain, OutboundEmail, Tenant, TenantStatus
+from onboarding.models import CallingDomain, OutboundEmail, Tenant
 from onboarding.services import invitations
-
-# Who may be sent an upload link: a tenant that may upload its token.
-UPLOAD_LINK_STATES = frozenset({TenantStatus.INVITED, TenantStatus.ACTIVE})
 
 
 def _existing(idempotency_key: str) -> OutboundEmail | None:
@@ -26,13 +23,6 @@ def _shown(issued: invitations.IssuedLink) -> UploadLink:
     return UploadLink(url=issued.url, expires_at=issued.invitation.expires_at)
 
 
-def require_upload_link_state(tenant: Tenant) -> None:
-    if tenant.status not in UPLOAD_LINK_STATES:
-        raise ValueError(
-            f"{tenant.name} is {tenant.get_status_display().lower()}: no upload link is sent."
-        )
-
-
 def initial_email_send(
     tenant: Tenant, idempotency_key: str, now: datetime, issued_by: str = ""
 ) -> OutboundEmail:
@@ -40,7 +30,6 @@ def initial_email_send(
     existing = _existing(idempotency_key)
     if existing is not None:
         return existing
-    require_upload_link_state(tenant)
     issued = invitations.invitation_issue(tenant=tenant, issued_by=issued_by, now=now)
     return composers.initial_email_queue(tenant, idempotency_key, now, link=_shown(issued))
 

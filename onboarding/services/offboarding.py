@@ -30,11 +30,10 @@ from onboarding.models import (
 )
 from onboarding.services import audit, invitations, lifecycle, tenant_creation
 from onboarding.services.audit import Actor
-from onboarding.services.lifecycle import OFFBOARD_FROM
+from onboarding.services.lifecycle import Operation
 from onboarding.services.tenant_creation import CallingDomainSpec, CreatedTenant
 
 S = TenantStatus
-REINSTATE_FROM = frozenset({S.OFFBOARDED})
 # what an erased address reads as wherever it stood
 ERASED = "[erased]"
 
@@ -44,7 +43,9 @@ def offboard_split(tenants: Iterable[Tenant]) -> tuple[list[Tenant], list[Tenant
     to_offboard: list[Tenant] = []
     skipped: list[Tenant] = []
     for tenant in tenants:
-        (to_offboard if tenant.status in OFFBOARD_FROM else skipped).append(tenant)
+        (
+            to_offboard if lifecycle.is_allowed(Operation.OFFBOARD, tenant.status) else skipped
+        ).append(tenant)
     return to_offboard, skipped
 
 
@@ -61,16 +62,9 @@ def tenant_offboard(*, tenant: Tenant, actor: Actor, now: datetime | None = None
     with transaction.atomic():
         # calling domains before the tenant: the order the DNS writer locks them in
         list(CallingDomain.objects.select_for_update().filter(tenant=tenant).order_by("pk"))
-        return lifecycle._transition(
-            tenant,
-            action="offboarded",
-            allowed_from=OFFBOARD_FROM,
-            to_state=lambda _current: S.OFFBOARDED,
-            actor=actor,
-            now=now,
-            updates=lambda _current: {"offboarded_at": now, "status_before_suspension": ""},
-            then=_end_service,
-        )
+        event = lifecycle.tenant_mark_offboarded(tenant=tenant, actor=actor, now=now)
+        _end_service(tenant, event, now)
+    return tenant
 
 
 def _end_service(tenant: Tenant, event: AuditEvent, now: datetime) -> None:
@@ -225,7 +219,7 @@ def tenant_reinstate(*, tenant: Tenant, actor: Actor, now: datetime | None = Non
     old one stays in quarantine."""
     now = now or timezone.now()
     old = Tenant.objects.get(pk=tenant.pk)
-    if old.status not in REINSTATE_FROM:
+    if not lifecycle.is_allowed(Operation.REINSTATE, old.status):
         raise audit.TransitionRefused(
             f"{old.name} is {old.get_status_display().lower()}: only an offboarded tenant can "
             "be reinstated."

@@ -14,11 +14,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from onboarding.models import CallingDomain, EmailKind, OutboundEmail, Tenant
-from onboarding.services import link_emails
+from onboarding.services import lifecycle, link_emails
+from onboarding.services.lifecycle import Operation
 
 
 def _new_link_again(tenant: Tenant, idempotency_key: str, now: datetime) -> OutboundEmail:
-    link_emails.require_upload_link_state(tenant)
     issued = link_emails.new_link_send(tenant, "send again", now)
     return OutboundEmail.objects.get(idempotency_key=link_emails.new_link_key(tenant, issued))
 
@@ -29,6 +29,9 @@ def _dns_instructions_again(tenant: Tenant, idempotency_key: str, now: datetime)
         raise ValueError(f"{tenant.name} has no own domain, so there are no DNS instructions.")
     return link_emails.dns_instructions_send(tenant, own, idempotency_key, now)
 
+
+# the kinds that carry an upload link, which go only where the transition table allows one
+CARRY_AN_UPLOAD_LINK = frozenset({EmailKind.INITIAL, EmailKind.NEW_LINK})
 
 AGAIN: dict[str, Callable[[Tenant, str, datetime], OutboundEmail]] = {
     EmailKind.INITIAL: link_emails.initial_email_send,
@@ -46,4 +49,10 @@ def email_send_again(row: OutboundEmail, *, now: datetime | None = None) -> Outb
     with transaction.atomic():
         # the same lock as every other link issuer: one live link per tenant, state re-read
         tenant = Tenant.objects.select_for_update().get(pk=row.tenant_id)
+        if row.kind in CARRY_AN_UPLOAD_LINK and not lifecycle.is_allowed(
+            Operation.ISSUE_UPLOAD_LINK, tenant.status
+        ):
+            raise ValueError(
+                f"{tenant.name} is {tenant.get_status_display().lower()}: no upload link is sent."
+            )
         return compose(tenant, f"{row.kind}:{row.tenant_id}:again:{uuid.uuid4().hex}", now)

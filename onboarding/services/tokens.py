@@ -27,10 +27,9 @@ from onboarding.models import (
 )
 from onboarding.services import audit, invitations, lifecycle, link_emails
 from onboarding.services.audit import Actor, TransitionRefused
+from onboarding.services.lifecycle import Operation
 
 S = TenantStatus
-# Links can be re-issued while the customer may still upload: before and after the first token.
-LINK_STATES = frozenset({S.INVITED, S.ACTIVE})
 # A second "send a new link" press within this time sends nothing: the first link is on its way.
 NEW_LINK_DEBOUNCE = timedelta(minutes=10)
 
@@ -68,7 +67,7 @@ def token_store(
         # while we wait for the lock, PostgreSQL re-checks the locked row against the joined row
         # it read before the wait, the join no longer matches, and the tenant seems to vanish.
         tenant = Tenant.objects.select_for_update().get(pk=invitation.tenant_id)
-        if tenant.status not in LINK_STATES:
+        if not lifecycle.is_allowed(Operation.UPLOAD_TOKEN, tenant.status):
             raise TransitionRefused(f"{tenant.name} is not accepting a token right now.")
         if not invitations.invitation_consume(invitation, now=now):
             raise TransitionRefused("This link has just been used or replaced by a newer one.")
@@ -155,7 +154,7 @@ def upload_link_reissue(
     now = now or timezone.now()
     with transaction.atomic():
         tenant = Tenant.objects.select_for_update().get(pk=tenant.pk)
-        if tenant.status not in LINK_STATES:
+        if not lifecycle.is_allowed(Operation.ISSUE_UPLOAD_LINK, tenant.status):
             raise TransitionRefused(
                 f"{tenant.name} is {tenant.get_status_display().lower()}; upload links are "
                 "issued only to invited or active tenants."
