@@ -6,16 +6,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib import admin
-from django.core.exceptions import ValidationError
 from django.forms.models import BaseInlineFormSet
 from django.http import HttpRequest
 
 from onboarding.admin.dns import domain_dns_state
 from onboarding.admin.live_changes import CallingDomainForm
-from onboarding.domain import calling_domains
-from onboarding.domain.calling_domains import CallingDomainOption
 from onboarding.models import CallingDomain, OutboundEmail, Tenant
-from onboarding.services import lifecycle, prefixes
+from onboarding.services import lifecycle, tenant_creation
 from onboarding.services.lifecycle import Operation
 
 # Calling domains inline ------------------------------------------------------------------------
@@ -31,20 +28,9 @@ class CallingDomainFormSet(BaseInlineFormSet):
         ]
         if any(form.errors for form in self.forms):
             return
-        if not kept:
-            raise ValidationError("Add at least one calling domain.")
-        names = [form.instance.domain for form in kept]
-        calling_domains.check_no_repeated_domains(names)
-        calling_domains.check_teams_clash(
-            calling_domains=names, teams_domains=self.instance.teams_interop_domains or []
-        )
-        new_shared = sum(
-            1
-            for form in kept
-            if form.instance.option == CallingDomainOption.SHARED and not form.instance.prefix
-        )
-        if new_shared and prefixes.shared_prefixes_free() < new_shared:
-            raise ValidationError(prefixes.PrefixPoolExhausted().message)
+        domains = [form.instance for form in kept]
+        tenant_creation.tenant_domains_check(self.instance, domains)
+        tenant_creation.tenant_domains_check_across(self.instance, domains)
 
 
 class CallingDomainInline(admin.TabularInline):

@@ -286,22 +286,19 @@ class TenantAdmin(
     # Saving -------------------------------------------------------------------------------------
 
     def save_model(self, request: HttpRequest, obj: Tenant, form: Any, change: bool) -> None:
-        if change and is_live(obj):
+        if not change:
+            return  # created with its calling domains in save_related: the one creation path
+        if is_live(obj):
             # saved by changes.tenant_settings_change in save_related, with the domains
             self.live_edit_collect_tenant(request, form)
             return
         tenant_save(obj)
-        if change:
-            if form.changed_data:
-                audit.audit_record(
-                    tenant=obj,
-                    action="changed",
-                    actor=staff_actor(request),
-                    detail={"fields": ", ".join(form.changed_data)},
-                )
-        else:
+        if form.changed_data:
             audit.audit_record(
-                tenant=obj, action="created", actor=staff_actor(request), to_status=obj.status
+                tenant=obj,
+                action="changed",
+                actor=staff_actor(request),
+                detail={"fields": ", ".join(form.changed_data)},
             )
 
     def get_inlines(self, request: HttpRequest, obj: Tenant | None) -> list[Any]:
@@ -311,7 +308,9 @@ class TenantAdmin(
         if formset.model is not CallingDomain:
             super().save_formset(request, form, formset, change)
             return
-        if change and is_live(form.instance):
+        if not change:
+            return  # created with the tenant in save_related
+        if is_live(form.instance):
             self.live_edit_collect_domains(request, formset)
             return
         instances = formset.save(commit=False)
@@ -335,6 +334,9 @@ class TenantAdmin(
                 )
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        if not change:
+            self._create(request, form, formsets)
+            return
         super().save_related(request, form, formsets, change)
         tenant = form.instance
         if change and is_live(tenant):
@@ -342,6 +344,26 @@ class TenantAdmin(
         lifecycle.tenant_domains_changed(tenant, actor=staff_actor(request))
         # ticking "enable automatically" after DNS already verified enables it now
         lifecycle.tenant_dns_verified(tenant=tenant, actor=staff_actor(request))
+        self._warn_deprecated(request, tenant)
+
+    def _create(self, request: HttpRequest, form: Any, formsets: Any) -> None:
+        """A new tenant and the calling domains of its inline, through the one creation path
+        (tenant_creation.tenant_create_from), which the forms' validation already agreed with."""
+        domains_formset = next(f for f in formsets if f.model is CallingDomain)
+        domains = [
+            domain_form.instance
+            for domain_form in domains_formset.forms
+            if domain_form.cleaned_data and not domain_form.cleaned_data.get("DELETE")
+        ]
+        tenant = form.instance
+        for calling_domain in domains:
+            calling_domain.tenant = tenant
+        tenant_creation.tenant_create_from(
+            tenant=tenant, domains=domains, actor=staff_actor(request)
+        )
+        # what formset.save() would have noted, for the admin's change message
+        domains_formset.new_objects, domains_formset.changed_objects = domains, []
+        domains_formset.deleted_objects = []
         self._warn_deprecated(request, tenant)
 
     def _warn_deprecated(self, request: HttpRequest, tenant: Tenant) -> None:

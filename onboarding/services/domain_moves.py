@@ -56,7 +56,7 @@ def domain_move_start(
         new = spec.build(locked)
         new.replaces = old
         others = [d for d in locked.calling_domains.in_use() if d.pk != old.pk]
-        tenant_creation.tenant_domains_validate(locked, [new, *others])
+        tenant_creation.tenant_domains_validate(locked, [new, *others], now=now)
         tenant_creation.calling_domain_save(new, now=now)
         audit.audit_record(
             tenant=locked,

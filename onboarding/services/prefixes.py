@@ -15,6 +15,7 @@ import secrets
 from datetime import datetime
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -29,16 +30,18 @@ from onboarding.services.audit import TransitionRefused
 PREFIX_ALLOCATION_ATTEMPTS = 50
 
 
-class PrefixPoolExhausted(Exception):
+class PrefixPoolExhausted(ValidationError):
+    """No shared-domain prefix is free: a validation error staff read on the form."""
+
     def __init__(self) -> None:
-        self.message = (
+        message = (
             f"All {calling_domains.SHARED_PREFIX_POOL_SIZE:,} shared-domain prefixes "
             f"({calling_domains.SHARED_PREFIX_FIRST}-{calling_domains.SHARED_PREFIX_LAST}) are "
             "allocated or in "
             f"quarantine. Put this tenant on an {domain_names.ONPEXIP_PARENT} subdomain or its own "
             "domain instead."
         )
-        super().__init__(self.message)
+        super().__init__(message)
 
 
 def quarantine_cutoff(now: datetime) -> datetime:

@@ -24,7 +24,11 @@ from onboarding.domain.calling_domains import AccessScope, CallingDomainOption, 
 from onboarding.models import CallingDomain, Gateway, Tenant
 from onboarding.services.audit import Actor, audit_record
 from onboarding.services.lifecycle import tenant_domains_changed
-from onboarding.services.prefixes import shared_prefix_allocate
+from onboarding.services.prefixes import (
+    PrefixPoolExhausted,
+    shared_prefix_allocate,
+    shared_prefixes_free,
+)
 
 
 class UniqueConflict(ValidationError):
@@ -85,7 +89,6 @@ def tenant_create(
     now: datetime | None = None,
 ) -> CreatedTenant:
     """Create a tenant with its calling domains, validated by every rule, in one transaction."""
-    now = now or timezone.now()
     tenant = Tenant(
         name=name,
         main_contact_email=main_contact_email,
@@ -96,14 +99,21 @@ def tenant_create(
         access_scope_units=list(access_scope_units),
         teams_interop_domains=list(teams_interop_domains),
         enable_when_dns_verified=enable_when_dns_verified,
-        created_at=now,
-        status_changed_at=now,
     )
-    tenant.full_clean()
-    if not calling_domains:
-        raise ValidationError("A tenant needs at least one calling domain.")
     domains = [spec.build(tenant) for spec in calling_domains]
-    warnings = tenant_domains_validate(tenant, domains)
+    return tenant_create_from(tenant=tenant, domains=domains, actor=actor, now=now)
+
+
+def tenant_create_from(
+    *, tenant: Tenant, domains: Sequence[CallingDomain], actor: Actor, now: datetime | None = None
+) -> CreatedTenant:
+    """The one creation path: an unsaved tenant and its unsaved calling domains (built by
+    `tenant_create`, or by the admin's forms), validated by every rule and saved in one
+    transaction with the audit event, prefixes, and the DNS instructions of own domains."""
+    now = now or timezone.now()
+    tenant.created_at = tenant.status_changed_at = now
+    tenant.full_clean()
+    warnings = tenant_domains_validate(tenant, domains, now=now)
 
     with transaction.atomic():
         tenant_save(tenant)
@@ -115,18 +125,39 @@ def tenant_create(
     return CreatedTenant(tenant, warnings)
 
 
-def tenant_domains_validate(tenant: Tenant, domains: Sequence[CallingDomain]) -> list[RuleWarning]:
+def tenant_domains_validate(
+    tenant: Tenant, domains: Sequence[CallingDomain], *, now: datetime | None = None
+) -> list[RuleWarning]:
     """Validate each calling domain, then the rules across them; return the warnings."""
+    tenant_domains_check(tenant, domains)
     warnings: list[RuleWarning] = []
     for calling_domain in domains:
         calling_domain.full_clean(exclude=["tenant"])
         warnings.extend(calling_domain.rule_warnings)
+    tenant_domains_check_across(tenant, domains, now=now)
+    return _unique(warnings)
+
+
+def tenant_domains_check(tenant: Tenant, domains: Sequence[CallingDomain]) -> None:
+    """A tenant has at least one calling domain."""
+    if not domains:
+        raise ValidationError("A tenant needs at least one calling domain.")
+
+
+def tenant_domains_check_across(
+    tenant: Tenant, domains: Sequence[CallingDomain], *, now: datetime | None = None
+) -> None:
+    """The rules that span a tenant's calling domains, each domain valid on its own: no domain
+    twice, none that is also its Teams interop domain, and a free shared prefix for each new
+    shared-domain calling domain. The admin's calling-domain formset asks the same."""
     names = [d.domain for d in domains]
     calling_domains.check_no_repeated_domains(names)
     calling_domains.check_teams_clash(
-        calling_domains=names, teams_domains=tenant.teams_interop_domains
+        calling_domains=names, teams_domains=tenant.teams_interop_domains or []
     )
-    return _unique(warnings)
+    new_shared = sum(1 for d in domains if d.option == CallingDomainOption.SHARED and not d.prefix)
+    if new_shared and shared_prefixes_free(now=now) < new_shared:
+        raise PrefixPoolExhausted()
 
 
 def _unique(warnings: Iterable[RuleWarning]) -> list[RuleWarning]:
