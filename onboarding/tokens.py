@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from onboarding import emails, gateway_keys, invitations, lifecycle, secrets, upload_reads
+from onboarding import emails, gateway_keys, invitations, lifecycle, secrets
 from onboarding.lifecycle import Actor, TransitionRefused
 from onboarding.models import (
     CallingDomain,
@@ -93,7 +93,7 @@ def token_store(
             )
             # read under the tenant's lock: a domain verified meanwhile is seen here, or its own
             # confirmation check sees this token
-            domains = upload_reads.customer_facing_domains(tenant)
+            domains = list(tenant.calling_domains.customer_facing())
             confirmation_queue_if_ready(tenant, stored, now=now, domains=domains)
     return StoredToken(token=stored, replaced=replaced)
 
