@@ -22,8 +22,8 @@ UPLOAD_PAGE_QUERIES = 2
 # current token, store the new one, the activation (conditional update, audit event: the upload
 # holds the tenant's lock already), the customer-facing calling domains, the gateway (does it
 # pull the feed?) and its usable API key, the email (inserted unless its idempotency key is
-# recorded); BEGIN, COMMIT (at most 16)
-UPLOAD_POST_QUERIES = 14
+# recorded, then read); BEGIN, COMMIT (at most 16)
+UPLOAD_POST_QUERIES = 15
 # session, user, the session's second-factor device, gateways for the filter, one count, the
 # page of tenants, their calling domains
 ADMIN_LIST_QUERIES = 7
