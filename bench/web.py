@@ -91,11 +91,13 @@ class Bench:
                 )
                 for _ in range(self.args.repeat)
             ]
-            best, cpu = max(runs, key=lambda run: run[0].rps)
+            median, cpu = sorted(runs, key=lambda run: run[0].rps)[(len(runs) - 1) // 2]
             self.measurements.append(
-                Measurement(target.key, target.label, connections, best, queries=queries, cpu=cpu)
+                Measurement(target.key, target.label, connections, median, queries=queries, cpu=cpu)
             )
-            print(f"  {target.label:<28} {connections:>3} conns  {best.rps:9.1f} req/s", flush=True)
+            print(
+                f"  {target.label:<28} {connections:>3} conns  {median.rps:9.1f} req/s", flush=True
+            )
 
     def _warm_up(self, path: str, script: str) -> None:
         if self.args.warmup > 0:
@@ -115,7 +117,7 @@ class Bench:
             # links enough for the page's GET rate (the form floor's, when the GET did not run)
             rates = {m.key: m.result.rps for m in self.measurements if m.connections == connections}
             get_rate = rates.get("upload-get") or rates["form-floor"]
-            best = None
+            runs = []
             for attempt in range(self.args.repeat + (1 if self.args.warmup > 0 else 0)):
                 warm_up = self.args.warmup > 0 and attempt == 0
                 seconds = self.args.warmup if warm_up else self.args.duration
@@ -148,12 +150,11 @@ class Bench:
                     links=count,
                     cpu=cpu,
                 )
-                if best is None or measurement.rate > best.rate:
-                    best = measurement
-            assert best is not None
-            self.measurements.append(best)
+                runs.append(measurement)
+            median = sorted(runs, key=lambda run: run.rate)[(len(runs) - 1) // 2]
+            self.measurements.append(median)
             print(
-                f"  {target.label:<28} {connections:>3} conns  {best.rate:9.1f} uploads/s",
+                f"  {target.label:<28} {connections:>3} conns  {median.rate:9.1f} uploads/s",
                 flush=True,
             )
 
@@ -219,7 +220,9 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
     parser.add_argument("--worker-class", default="sync")
     parser.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
-    parser.add_argument("--repeat", type=int, default=1, help="runs per target; the best counts")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="runs per target; the median run counts"
+    )
     parser.add_argument(
         "--only",
         nargs="+",

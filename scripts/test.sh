@@ -7,13 +7,14 @@ source scripts/lib.sh
 
 ensure_venv test
 # What the suite drives besides Python: the service clients, Debian's Chromium for the browser
-# tests (Playwright never downloads a browser here) with a font to lay pages out, and pg_dump for
-# the secrecy tests.
+# tests (Playwright never downloads a browser here) with a font to lay pages out, pg_dump for
+# the secrecy tests, and pgbouncer for the transaction-pooling test.
 command -v pg_isready >/dev/null 2>&1 || need_debian_packages postgresql-client
 command -v redis-server >/dev/null 2>&1 || need_debian_packages redis-server
 command -v redis-cli >/dev/null 2>&1 || need_debian_packages redis-tools
 [ -x /usr/bin/chromium ] || need_debian_packages chromium
 need_debian_packages fonts-liberation
+need_debian_packages pgbouncer
 # axe-core for the accessibility tests, from npm, into node_modules/ (gitignored, as is the
 # package.json npm may leave): nothing is saved, no lock file is written.
 if [ ! -f node_modules/axe-core/axe.min.js ]; then

@@ -373,3 +373,80 @@ class GunicornServer:
         sys.stderr.write(f"--- gunicorn log ---\n{self.output()[-6000:]}\n")
         with contextlib.suppress(OSError):
             os.unlink(self.log.name)
+
+
+# pgbouncer -------------------------------------------------------------------------------------
+
+
+class PgBouncer:
+    """Debian's pgbouncer in transaction mode, on a free loopback port, in front of the local
+    PostgreSQL: each transaction of a client may run on another server session."""
+
+    def __init__(self, *, database: str, pool_size: int = 2) -> None:
+        self.port = reserve_port()
+        self.database = database
+        # readable by the postgres user, whom pgbouncer becomes when started as root
+        self.workdir = tempfile.mkdtemp(prefix="test-pgbouncer-")
+        os.chmod(self.workdir, 0o755)  # noqa: S103 (holds no secret: trust auth on loopback)
+        self.ini = Path(self.workdir) / "pgbouncer.ini"
+        # its log goes to stderr, into a file this process opens (pgbouncer may not write here)
+        self.log = Path(self.workdir) / "pgbouncer.log"
+        users = Path(self.workdir) / "userlist.txt"
+        users.write_text('"postgres" ""\n')
+        self.ini.write_text(
+            f"[databases]\n"
+            f"{database} = host=127.0.0.1 port=5432 dbname={database}\n"
+            f"[pgbouncer]\n"
+            f"listen_addr = 127.0.0.1\n"
+            f"listen_port = {self.port}\n"
+            f"unix_socket_dir =\n"
+            f"auth_type = trust\n"
+            f"auth_file = {users}\n"
+            f"pool_mode = transaction\n"
+            f"default_pool_size = {pool_size}\n"
+            f"max_client_conn = 100\n"
+            f"logfile =\n"
+            f"pidfile =\n"
+        )
+        for path in (self.ini, users):
+            path.chmod(0o644)
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def database_url(self) -> str:
+        return f"postgres://postgres@127.0.0.1:{self.port}/{self.database}"
+
+    def start(self) -> PgBouncer:
+        binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+        if not os.path.exists(binary):
+            raise RuntimeError("pgbouncer is not installed; `make test` installs it")
+        # it refuses to run as root; -u makes it switch to that user first
+        command = [binary, *(["-u", "postgres"] if os.geteuid() == 0 else []), str(self.ini)]
+        with self.log.open("ab") as log:
+            self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT)
+        wait_until(
+            lambda: self.answers() or self.process.poll() is not None,
+            timeout=20,
+            what=f"pgbouncer on port {self.port}",
+        )
+        if self.process.poll() is not None:
+            raise RuntimeError(f"pgbouncer exited early:\n{self.output()}")
+        return self
+
+    def answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                return True
+        except OSError:
+            return False
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def cleanup(self) -> None:
+        sys.stderr.write(f"--- pgbouncer log ---\n{self.output()[-3000:]}\n")
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=10)
+            self.process = None
+        shutil.rmtree(self.workdir, ignore_errors=True)

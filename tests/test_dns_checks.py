@@ -135,6 +135,36 @@ def test_each_check_rewrites_the_domains_rows_instead_of_adding_more(dns_server)
     }
 
 
+def test_a_later_check_rewrites_each_rows_verdict_and_what_was_found(dns_server):
+    domain = own_domain(own_tenant())
+    dns_checks.dns_sweep(now=NOW)
+    first = dict(DnsCheck.objects.values_list("record_name", "verdict"))
+    publish(dns_server, domain)
+
+    sweep_when_due(domain)
+
+    rows = list(DnsCheck.objects.filter(calling_domain=domain))
+    assert "ok" not in first.values()
+    assert {row.record_name for row in rows} == set(first)
+    assert {row.verdict for row in rows} == {"ok"} and all(row.found for row in rows)
+
+
+def test_checking_now_checks_exactly_the_domains_listed_and_an_empty_list_none(dns_server):
+    listed = [
+        own_domain(own_tenant(name, f"video.{name.lower()}.test")) for name in ("Acme", "Initech")
+    ]
+    own_tenant("Globex", "video.globex.test")  # due as well, but not listed
+
+    assert dns_checks.calling_domains_check_now([], now=NOW) == []
+    assert not DnsCheck.objects.exists()
+    checked = dns_checks.calling_domains_check_now(listed, now=NOW)
+
+    assert [domain.pk for domain, _check in checked] == [domain.pk for domain in listed]
+    assert set(DnsCheck.objects.values_list("calling_domain_id", flat=True)) == {
+        domain.pk for domain in listed
+    }
+
+
 def test_the_rows_keep_the_check_time_to_the_microsecond(dns_server):
     domain = own_domain(own_tenant())
     now = NOW + timedelta(microseconds=123456)

@@ -16,14 +16,15 @@ from tests.upload_support import invited_tenant, link_path
 
 ADMIN_LIST = "/admin/onboarding/tenant/"
 
-# one statement: the invitation with its tenant, gateway and customer-facing calling domains
-UPLOAD_PAGE_QUERIES = 1
-# the statement above; then in one transaction: lock the tenant, consume the link, retire any
+# the invitation with its tenant and gateway, then the tenant's customer-facing calling domains
+# (at most 4: the page is opened a few times per customer, clarity wins over a statement saved)
+UPLOAD_PAGE_QUERIES = 2
+# the two reads above; then in one transaction: lock the tenant, consume the link, retire any
 # current token, store the new one, the activation (conditional update, audit event: the upload
-# holds the tenant's lock already), the calling domains with the gateway (own domains verified?
-# and the email's values), does the gateway pull the feed (a usable API key)?, the email
-# (inserted unless its idempotency key is recorded); BEGIN, COMMIT
-UPLOAD_POST_QUERIES = 12
+# holds the tenant's lock already), the customer-facing calling domains, the gateway (does it
+# pull the feed?) and its usable API key, the email (inserted unless its idempotency key is
+# recorded, then read); BEGIN, COMMIT (at most 16)
+UPLOAD_POST_QUERIES = 15
 # session, user, the session's second-factor device, gateways for the filter, one count, the
 # page of tenants, their calling domains
 ADMIN_LIST_QUERIES = 7

@@ -1,5 +1,5 @@
-"""`make run` uses SQLite: the upload page's hand-written reads (onboarding/upload_reads.py) and
-the outbox's insert-unless-present must work there too. This runs a customer's upload in a
+"""`make run` uses SQLite: the upload page's reads and the outbox's insert-unless-present must
+work there too. This runs a customer's upload in a
 separate process on a fresh SQLite file."""
 
 from tests.sqlite_support import run_on_sqlite

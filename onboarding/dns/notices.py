@@ -11,7 +11,6 @@ from typing import Any
 from django.conf import settings
 from django.db.models import Q
 
-from onboarding.batch_sql import AnyOf, bulk_insert
 from onboarding.dns import verdicts
 from onboarding.dns.schedule import DomainState
 from onboarding.domain import domain_names
@@ -36,21 +35,22 @@ def domains_verified_record(states: list[DomainState], now: datetime) -> None:
     """Audit each newly verified domain; move on the tenants that waited for it."""
     if not states:
         return
-    bulk_insert(
-        AuditEvent,
-        [{"tenant_id": state.tenant_id, "detail": {"domain": state.domain}} for state in states],
-        same={
-            "action": "dns_verified",
-            "from_status": "",
-            "to_status": "",
-            "actor_kind": ActorKind.SYSTEM,
-            "actor_label": SYSTEM.label,
-            "created_at": now,
-        },
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            tenant_id=state.tenant_id,
+            detail={"domain": state.domain},
+            action="dns_verified",
+            from_status="",
+            to_status="",
+            actor_kind=ActorKind.SYSTEM,
+            actor_label=SYSTEM.label,
+            created_at=now,
+        )
+        for state in states
     )
     # One query finds both kinds of tenant that wait: an active one whose confirmation waited
     # for this domain gets it now; one that chose to be enabled automatically is enabled.
-    waiting = Tenant.objects.filter(AnyOf("pk", {s.tenant_id for s in states})).filter(
+    waiting = Tenant.objects.filter(pk__in={s.tenant_id for s in states}).filter(
         Q(status=TenantStatus.ACTIVE)
         | Q(status=TenantStatus.DNS_PENDING, enable_when_dns_verified=True)
     )

@@ -27,7 +27,6 @@ from django.db.models import F, Q
 from django.template.loader import render_to_string
 from django.utils import timezone
 
-from onboarding.batch_sql import insert_unless_present
 from onboarding.infra import encryption
 from onboarding.models import EmailKind, OutboundEmail, OutboxStatus, Tenant
 
@@ -99,10 +98,13 @@ def email_queue(
         next_attempt_at=now,
         queued_at=now,
     )
-    if not insert_unless_present(row, "idempotency_key"):
-        return OutboundEmail.objects.get(idempotency_key=idempotency_key)
-    _after_commit_send(row.pk)
-    return row
+    # ON CONFLICT DO NOTHING: a concurrent insert of the same key makes this one wait for it,
+    # then skip; the read finds whichever row holds the key, ours when its message key is ours
+    OutboundEmail.objects.bulk_create([row], ignore_conflicts=True)
+    stored = OutboundEmail.objects.get(idempotency_key=idempotency_key)
+    if stored.message_key == row.message_key:
+        _after_commit_send(stored.pk)
+    return stored
 
 
 _unpublished = threading.local()

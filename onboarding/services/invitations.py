@@ -18,9 +18,9 @@ from datetime import datetime
 from django.conf import settings
 from django.core import signing
 from django.db import transaction
+from django.db.models import Prefetch
 from django.utils import timezone
 
-from onboarding import upload_reads
 from onboarding.models import CallingDomain, Tenant, TenantStatus, UploadInvitation
 
 UPLOAD_SALT = "onboarding.upload-link"
@@ -145,10 +145,21 @@ def _find(signed: str) -> tuple[UploadInvitation | None, list[CallingDomain]]:
         return None, []
     if not -(2**63) <= invitation_id < 2**63:  # a signed but absurd id: no such row, no error
         return None, []
-    invitation, domains = upload_reads.invitation_with_domains(invitation_id)
+    invitation = (
+        UploadInvitation.objects.select_related("tenant__gateway")
+        .prefetch_related(
+            Prefetch(
+                "tenant__calling_domains",
+                queryset=CallingDomain.objects.customer_facing(),
+                to_attr="customer_facing_domains",
+            )
+        )
+        .filter(pk=invitation_id)
+        .first()
+    )
     if invitation is None or not hmac.compare_digest(invitation.nonce_hash, _hash(nonce)):
         return None, []
-    return invitation, domains
+    return invitation, invitation.tenant.customer_facing_domains
 
 
 def invitation_consume(invitation: UploadInvitation, *, now: datetime | None = None) -> bool:

@@ -13,7 +13,6 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from onboarding import upload_reads
 from onboarding.infra import encryption
 from onboarding.mail import composers
 from onboarding.models import (
@@ -96,7 +95,7 @@ def token_store(
             )
             # read under the tenant's lock: a domain verified meanwhile is seen here, or its own
             # confirmation check sees this token
-            domains = upload_reads.customer_facing_domains(tenant)
+            domains = list(tenant.calling_domains.customer_facing())
             confirmation_queue_if_ready(tenant, stored, now=now, domains=domains)
     return StoredToken(token=stored, replaced=replaced)
 
