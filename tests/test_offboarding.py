@@ -8,6 +8,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from onboarding import tasks
+from onboarding.domain import calling_domains
 from onboarding.models import (
     AuditEvent,
     CallingDomain,
@@ -94,9 +95,9 @@ def test_an_offboarded_shared_prefix_is_quarantined():
     tenant = active_tenant("Globex", option="shared", domain="")
     prefix = tenant.calling_domains.get().prefix
     offboarding.tenant_offboard(tenant=tenant, actor=TEST)
-    assert (
-        CallingDomain.objects.filter(prefixes.shared_prefixes_quarantined()).get().prefix == prefix
-    )
+    retired = CallingDomain.objects.get(tenant=tenant)
+    assert retired.prefix == prefix and retired.retired_at is not None
+    assert prefixes.shared_prefixes_free() == calling_domains.SHARED_PREFIX_POOL_SIZE - 1
 
 
 def test_an_offboarded_tenant_cannot_be_changed_any_more():

@@ -28,10 +28,6 @@ NO_REQUEST = "-"
 _current: contextvars.ContextVar[str] = contextvars.ContextVar("request_id", default=NO_REQUEST)
 
 
-def current_request_id() -> str:
-    return _current.get()
-
-
 def new_request_id() -> str:
     return uuid.uuid4().hex
 

@@ -17,7 +17,6 @@ from datetime import datetime
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from onboarding.domain import calling_domains, domain_names
@@ -116,11 +115,3 @@ def _take_back(prefix: str, now: datetime) -> bool:
 def shared_prefixes_free(*, now: datetime | None = None) -> int:
     blocked, _reusable = _held_prefixes(now or timezone.now())
     return calling_domains.SHARED_PREFIX_POOL_SIZE - len(blocked)
-
-
-def shared_prefixes_quarantined(*, now: datetime | None = None) -> Q:
-    """Retired shared domains whose prefix is still in quarantine (for staff screens)."""
-    return Q(
-        option=CallingDomainOption.SHARED,
-        retired_at__gt=quarantine_cutoff(now or timezone.now()),
-    ) & ~Q(prefix="")

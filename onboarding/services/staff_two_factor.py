@@ -56,7 +56,3 @@ def staff_totp_enrol(*, user: AbstractBaseUser) -> Enrolment:
         StaffBackupCode(device=backup, digest=backup_code_digest(code)) for code in codes
     )
     return Enrolment(config_url=totp.config_url(key), backup_codes=codes)
-
-
-def staff_is_enrolled(user: AbstractBaseUser) -> bool:
-    return StaffTotpDevice.objects.filter(user=user, confirmed=True).exists()
