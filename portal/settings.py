@@ -2,6 +2,13 @@
 
 Defaults make a bare machine work (SQLite, a server-less broker, console email); production sets
 every secret explicitly and never relies on a default for one.
+
+Read top to bottom, in sections: the environment, HTTPS, apps and middleware, the database, the
+cache and rate limits, templates and static files, email, the portal's domain settings, secrets
+at rest, Celery, the email outbox, the Content Security Policy, logging, and staff sign-in. Each
+setting is defined once, in its final form: what depends on the environment is worked out just
+before it, under a lower-case name (`_database`), because Django takes every name that is upper
+case, leading underscore or not, as a setting.
 """
 
 import base64
@@ -13,6 +20,7 @@ import environ
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
+# The environment ---------------------------------------------------------------------------------
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -34,7 +42,7 @@ SECRET_KEY_FALLBACKS = env.list("SECRET_KEY_FALLBACKS", default=[])
 ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
-# HTTPS and the proxy in front (issue 7, item 1) -------------------------------------------------
+# HTTPS and the proxy in front --------------------------------------------------------------------
 # Production is HTTPS only: redirects, secure cookies and HSTS follow this one switch. It is on
 # whenever DEBUG is off; a plain-http run (the tests' live server, the compose stack on a laptop)
 # turns it off explicitly.
@@ -58,8 +66,10 @@ _PROXY_SSL_HEADER = env.str("SECURE_PROXY_SSL_HEADER", default="")
 SECURE_PROXY_SSL_HEADER = (_PROXY_SSL_HEADER, "https") if _PROXY_SSL_HEADER else None
 X_FRAME_OPTIONS = "DENY"
 
+# Apps and middleware -----------------------------------------------------------------------------
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with the portal's site (a second factor required) as admin.site
+    "portal.apps.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -67,85 +77,106 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "crispy_forms",
     "crispy_bootstrap5",
-    "csp",  # issue 7: Content Security Policy
+    "csp",  # Content Security Policy
     "onboarding",
+    # django-otp's sign-in machinery only: its TOTP and backup-code plugins store the secrets in
+    # the clear, so the devices are onboarding's own (onboarding/models/staff_devices.py).
+    "django_otp",
+    "axes",  # lockout after failed staff sign-ins
+    "simple_history",  # the audit history
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    # issue 7 (items 1, 2, 6): request ids first so every later line carries one; static files
-    # before sessions; the CSP header on every response.
+    # request ids first so every later line carries one; static files before sessions; the CSP
+    # header on every response.
     "onboarding.infra.request_ids.RequestIdMiddleware",
     # a form body Django cannot read answers 400 here, before the CSRF check reads it
     "onboarding.infra.http.UnreadableBodyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
-    # end of issue 7's middleware
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # marks request.user verified from the session
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_ratelimit.middleware.RatelimitMiddleware",
+    # after the auth and message middleware: it signs out and leaves a message
+    "onboarding.infra.staff_sessions.StaffSessionExpiryMiddleware",
+    # lets the history rows name the staff user
+    "simple_history.middleware.HistoryRequestMiddleware",
+    # turns a lockout into its page and must be last
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "portal.urls"
 WSGI_APPLICATION = "portal.wsgi.application"
 
-TEMPLATES = [
+# The database ------------------------------------------------------------------------------------
+_database = env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}")
+# make run's processes write to one file: a deferred transaction that must turn writer fails at
+# once ("database is locked"), so each takes the lock at BEGIN and waits; WAL lets reads go on.
+_sqlite_locking = (
     {
-        "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
-        "APP_DIRS": True,
         "OPTIONS": {
-            "context_processors": [
-                "django.template.context_processors.request",
-                "django.contrib.auth.context_processors.auth",
-                "django.contrib.messages.context_processors.messages",
-                "onboarding.views.context_processors.portal",
-            ],
-        },
-    },
-]
-
+            **_database.get("OPTIONS", {}),
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        }
+    }
+    if _database["ENGINE"] == "django.db.backends.sqlite3"
+    else {}
+)
 DATABASES = {
-    "default": env.db("DATABASE_URL", default=f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+    "default": {
+        **_database,
+        "ATOMIC_REQUESTS": False,
+        # Persistent connections: opening one per request (PostgreSQL forks a backend for each)
+        # cost more than the upload page's own queries (bench/web.py). The health check pings a
+        # kept connection once per request, so a database restart costs no failed request.
+        "CONN_MAX_AGE": env.int("DATABASE_CONN_MAX_AGE", default=60),
+        "CONN_HEALTH_CHECKS": True,
+        **_sqlite_locking,
+    },
 }
-DATABASES["default"]["ATOMIC_REQUESTS"] = False
-# Persistent connections: opening one per request (PostgreSQL forks a backend for each) cost
-# more than the upload page's own queries (bench/web.py). The health check pings a kept
-# connection once per request, so a database restart costs no failed request.
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # make run's processes write to one file: a deferred transaction that must turn writer fails at
-    # once ("database is locked"), so each takes the lock at BEGIN and waits; WAL lets reads go on.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        transaction_mode="IMMEDIATE",
-        timeout=20,
-        init_command="PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
-    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": env.cache("CACHE_URL", default="locmemcache://")}
+# The cache and rate limits -----------------------------------------------------------------------
+_cache = env.cache("CACHE_URL", default="locmemcache://")
+# A Redis outage must not turn pages into errors: reads miss, writes are dropped, and the rate
+# limits fail open (the signed link is the real guard).
+_redis_fail_open = (
+    {
+        "OPTIONS": {
+            **_cache.get("OPTIONS", {}),
+            "IGNORE_EXCEPTIONS": True,
+            "SOCKET_CONNECT_TIMEOUT": 1,
+            "SOCKET_TIMEOUT": 1,
+        }
+    }
+    if _cache["BACKEND"] == "django_redis.cache.RedisCache"
+    else {}
+)
+CACHES = {"default": {**_cache, **_redis_fail_open}}
+# The embedded default has no shared cache; limits then count per process, which is all a single
+# local process needs. Production sets CACHE_URL to Redis.
+_per_process_limit_checks = (
+    ["django_ratelimit.E003", "django_ratelimit.W001"]
+    if _cache["BACKEND"].endswith("LocMemCache")
+    else []
+)
 SILENCED_SYSTEM_CHECKS: list[str] = [
     # HSTS without includeSubDomains and without preload, by decision (see SECURE_HSTS_PRELOAD).
     "security.W005",
     "security.W021",
+    *_per_process_limit_checks,
 ]
-if CACHES["default"]["BACKEND"] == "django_redis.cache.RedisCache":
-    # A Redis outage must not turn pages into errors: reads miss, writes are dropped, and the
-    # rate limits fail open (the signed link is the real guard).
-    CACHES["default"].setdefault("OPTIONS", {}).update(
-        {"IGNORE_EXCEPTIONS": True, "SOCKET_CONNECT_TIMEOUT": 1, "SOCKET_TIMEOUT": 1}
-    )
-elif CACHES["default"]["BACKEND"].endswith("LocMemCache"):
-    # The embedded default has no shared cache; limits then count per process, which is all a
-    # single local process needs. Production sets CACHE_URL to Redis.
-    SILENCED_SYSTEM_CHECKS += ["django_ratelimit.E003", "django_ratelimit.W001"]
 
-# Rate limits (django-ratelimit, answered by RATELIMIT_VIEW through its middleware) -------------
+# Rate limits (django-ratelimit, answered by RATELIMIT_VIEW through its middleware)
 RATELIMIT_ENABLE = env.bool("RATELIMIT_ENABLE", default=True)
 RATELIMIT_USE_CACHE = "default"
 RATELIMIT_FAIL_OPEN = True
@@ -162,12 +193,27 @@ RATE_DNS_CHECK_PER_LINK = env.str("RATE_DNS_CHECK_PER_LINK", default="10/h")
 # A gateway polls its feed; a 304 is cheap, so a poll every couple of seconds still fits.
 RATE_GATEWAY_FEED_PER_KEY = env.str("RATE_GATEWAY_FEED_PER_KEY", default="60/m")
 
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+# Templates, language and static files ------------------------------------------------------------
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "onboarding.views.context_processors.portal",
+            ],
+        },
+    },
 ]
+CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
+CRISPY_TEMPLATE_PACK = "bootstrap5"
+
+# Staff see a new upload link once in a message: keep messages server-side, not in a cookie.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "UTC"
@@ -185,15 +231,20 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 
-# Staff see a new upload link once in a message: keep messages server-side, not in a cookie.
-MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
-
-CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
-CRISPY_TEMPLATE_PACK = "bootstrap5"
-
-# Email ---------------------------------------------------------------------------------------
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
-if not DEBUG and EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":  # noqa: F821
+# Email -------------------------------------------------------------------------------------------
+# EMAIL_URL carries the backend, server and credentials (smtp+tls://user:password@host:587).
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"]
+EMAIL_PORT = _email["EMAIL_PORT"]
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"]
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
+# smtp+tls:// and smtps:// turn on STARTTLS, smtp+ssl:// implicit TLS; otherwise Django's default
+EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
+# the folder of filemail:// (the file backend)
+EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]
+if not DEBUG and EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":
     # the console backend prints whole emails, upload links included, into the log
     raise ImproperlyConfigured(
         "Set EMAIL_URL (e.g. smtp://host:25): the console backend is for DEBUG only."
@@ -207,13 +258,14 @@ STAFF_NOTIFICATION_EMAILS = env.list("STAFF_NOTIFICATION_EMAILS", default=[])
 SUPPORT_CONTACT = env.str("SUPPORT_CONTACT", default="support@localhost")
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
-# The default gateway (domain.md: documentation-range values, flagged by `check --deploy`) -------
+# The portal's domain settings (domain.md) --------------------------------------------------------
+# The default gateway: documentation-range values, flagged by `check --deploy`.
 DEFAULT_GATEWAY_NAME = env.str("DEFAULT_GATEWAY_NAME", default="Default gateway")
 DEFAULT_GATEWAY_IP = env.str("DEFAULT_GATEWAY_IP", default="192.0.2.10")
 DEFAULT_GATEWAY_HOSTNAME = env.str("DEFAULT_GATEWAY_HOSTNAME", default="gateway.example.com")
 DEFAULT_GATEWAY_SIP_HOST = env.str("DEFAULT_GATEWAY_SIP_HOST", default="")
 
-# Onboarding policy (domain.md marks these as settings) -------------------------------------------
+# Onboarding policy (domain.md marks these as settings)
 TOKEN_MAX_LENGTH = env.int("TOKEN_MAX_LENGTH", default=100)
 TOKEN_GRACE_PERIOD = timedelta(days=env.int("TOKEN_GRACE_PERIOD_DAYS", default=7))
 UPLOAD_LINK_MAX_AGE = timedelta(days=env.int("UPLOAD_LINK_MAX_AGE_DAYS", default=14))
@@ -242,17 +294,17 @@ DNS_LIFETIME = env.float("DNS_LIFETIME", default=6.0)
 # how many domains the sweeper checks at once (threads doing lookups; one thread writes)
 DNS_CHECK_CONCURRENCY = env.int("DNS_CHECK_CONCURRENCY", default=100)
 
-# Secrets at rest (architecture.md, "Secrets") ---------------------------------------------------
-TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[])
-TOKEN_FINGERPRINT_KEY = env.str("TOKEN_FINGERPRINT_KEY", default="")
-if DEBUG and not TOKEN_ENCRYPTION_KEYS:
-    # Local convenience only: a key derived from SECRET_KEY, so the web process and the worker
-    # agree. Outside DEBUG a missing key stops the process here.
-    TOKEN_ENCRYPTION_KEYS = [
-        base64.urlsafe_b64encode(hashlib.sha256(f"{SECRET_KEY}:tokens".encode()).digest()).decode()
-    ]
-if DEBUG and not TOKEN_FINGERPRINT_KEY:
-    TOKEN_FINGERPRINT_KEY = hashlib.sha256(f"{SECRET_KEY}:fingerprints".encode()).hexdigest()
+# Secrets at rest (architecture.md, "Secrets") ----------------------------------------------------
+# Without DEBUG both keys must be set. With DEBUG, as a local convenience only, a missing one is
+# derived from SECRET_KEY, so the web process and the worker agree.
+TOKEN_ENCRYPTION_KEYS = env.list("TOKEN_ENCRYPTION_KEYS", default=[]) or (
+    [base64.urlsafe_b64encode(hashlib.sha256(f"{SECRET_KEY}:tokens".encode()).digest()).decode()]
+    if DEBUG
+    else []
+)
+TOKEN_FINGERPRINT_KEY = env.str("TOKEN_FINGERPRINT_KEY", default="") or (
+    hashlib.sha256(f"{SECRET_KEY}:fingerprints".encode()).hexdigest() if DEBUG else ""
+)
 for _position, _key in enumerate(TOKEN_ENCRYPTION_KEYS, start=1):
     try:
         Fernet(_key)
@@ -270,7 +322,7 @@ if len(TOKEN_FINGERPRINT_KEY) < 32:
         "TOKEN_FINGERPRINT_KEY must be set to at least 32 random characters."
     )
 
-# Celery (architecture.md, "Celery") --------------------------------------------------------------
+# Celery and beat (architecture.md, "Celery") -----------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 BROKER_DATA_DIR = Path(env.str("BROKER_DATA_DIR", default=str(BASE_DIR / "var" / "broker")))
 if CELERY_BROKER_URL.startswith("filesystem://"):
@@ -340,13 +392,13 @@ SCHEDULER_HEARTBEAT_MAX_AGE = timedelta(
     seconds=env.int("SCHEDULER_HEARTBEAT_MAX_AGE_SECONDS", default=180)
 )
 
-# Email outbox (architecture.md, "Email outbox") -------------------------------------------------
+# Email outbox (architecture.md, "Email outbox") --------------------------------------------------
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=8)
 OUTBOX_LEASE = timedelta(seconds=env.int("OUTBOX_LEASE_SECONDS", default=300))
 OUTBOX_REQUEUE_AFTER = timedelta(seconds=env.int("OUTBOX_REQUEUE_AFTER_SECONDS", default=120))
 OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=50)
 
-# Content Security Policy (issue 7, item 2; django-csp 4) ----------------------------------------
+# Content Security Policy (django-csp 4) ----------------------------------------------------------
 # The strict policy every page gets. The portal's own pages load only their own static files: no
 # inline script or style anywhere (copy.js and portal.css are files), no third-party asset.
 CONTENT_SECURITY_POLICY = {
@@ -372,7 +424,7 @@ ADMIN_CSP_RELAXATIONS = {
     "email_previews": {"style-src-attr": ["'unsafe-inline'"]},
 }
 
-# Logging (issue 7, item 6) -----------------------------------------------------------------------
+# Logging -----------------------------------------------------------------------------------------
 # JSON lines in production (one object per line: time, level, logger, message, request_id), plain
 # text for a person at a terminal. Every handler runs the redacting filter (signed links out) and
 # the request-id filter (the id of the request, or of the request that queued a Celery task).
@@ -415,35 +467,22 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
 
-# Staff sign-in, roles and audit (issue 7: 2FA, lockout, history) ----------------------------------
-# Kept in one block on purpose: other settings blocks of issue 7 (deploy, CSP, logs) live apart.
-INSTALLED_APPS[INSTALLED_APPS.index("django.contrib.admin")] = "portal.apps.PortalAdminConfig"
-INSTALLED_APPS += [
-    # django-otp's sign-in machinery only: its TOTP and backup-code plugins store the secrets in
-    # the clear, so the devices are onboarding's own (onboarding/models/staff_devices.py).
-    "django_otp",
-    "axes",
-    "simple_history",
-]
-# OTPMiddleware marks request.user verified from the session; HistoryRequestMiddleware lets the
-# history rows name the staff user; AxesMiddleware turns a lockout into its page and must be last.
-MIDDLEWARE.insert(
-    MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
-    "django_otp.middleware.OTPMiddleware",
-)
-MIDDLEWARE += [
-    # after the auth and message middleware: it signs out and leaves a message
-    "onboarding.infra.staff_sessions.StaffSessionExpiryMiddleware",
-    "simple_history.middleware.HistoryRequestMiddleware",
-    "axes.middleware.AxesMiddleware",
-]
+# Staff sign-in, lockout and audit ----------------------------------------------------------------
+# (Their apps and middleware are listed above: django_otp, axes, simple_history.)
 AUTHENTICATION_BACKENDS = [
     # first, so a locked-out username or address is refused before its password is checked
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
-# A staff session ends this many hours after sign-in, however active (onboarding/staff_sessions.py);
-# the cookie lasts no longer. Django's default is 14 days, sliding with activity.
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+# A staff session ends this many hours after sign-in, however active
+# (onboarding/infra/staff_sessions.py); the cookie lasts no longer. Django's default is 14 days,
+# sliding with activity.
 STAFF_SESSION_HOURS = env.int("STAFF_SESSION_HOURS", default=12)
 if STAFF_SESSION_HOURS < 1:
     raise ImproperlyConfigured("STAFF_SESSION_HOURS must be 1 or more.")
