@@ -1,6 +1,11 @@
 """The onboarding models, one module per responsibility; import them from here."""
 
 from onboarding.models.audit import ActorKind, AuditEvent
+from onboarding.models.calling_domains import (
+    TENANT_DOMAINS_EDITABLE_IN_PLACE,
+    CallingDomain,
+    CallingDomainQuerySet,
+)
 from onboarding.models.dns import DnsCheck, DnsVerdict, DomainVerdict
 from onboarding.models.gateway_api import GatewayApiKey, GatewayApiKeyQuerySet, GatewayFetch
 from onboarding.models.gateways import Gateway
@@ -18,9 +23,6 @@ from onboarding.models.staff_devices import (
     new_backup_code,
 )
 from onboarding.models.tenants import (
-    TENANT_DOMAINS_EDITABLE_IN_PLACE,
-    CallingDomain,
-    CallingDomainQuerySet,
     Tenant,
     TenantStatus,
     new_ownership_code,

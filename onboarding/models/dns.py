@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from onboarding.models.tenants import CallingDomain
+from onboarding.models.calling_domains import CallingDomain
 
 
 class DnsVerdict(models.TextChoices):
