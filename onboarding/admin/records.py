@@ -21,6 +21,7 @@ from onboarding.admin.common import (
 )
 from onboarding.admin.gateway_api import GatewayApiKeyPanelMixin
 from onboarding.models import (
+    AuditAction,
     AuditEvent,
     Gateway,
     OutboundEmail,
@@ -154,7 +155,7 @@ class OutboundEmailAdmin(ActionPermissionMixin, admin.ModelAdmin):
             else:
                 audit.audit_record(
                     tenant=row.tenant,
-                    action="email_sent_again",
+                    action=AuditAction.EMAIL_SENT_AGAIN,
                     actor=staff_actor(request),
                     detail={"kind": row.kind, "outbox_id": again.pk},
                 )

@@ -33,6 +33,7 @@ from onboarding.admin.tokens import TokenAdminMixin
 from onboarding.domain import calling_domains, domain_names
 from onboarding.domain.calling_domains import CallingDomainOption
 from onboarding.models import (
+    AuditAction,
     CallingDomain,
     Tenant,
 )
@@ -227,7 +228,7 @@ class TenantAdmin(
         if form.changed_data:
             audit.audit_record(
                 tenant=obj,
-                action="changed",
+                action=AuditAction.CHANGED,
                 actor=staff_actor(request),
                 detail={"fields": ", ".join(form.changed_data)},
             )
@@ -248,7 +249,7 @@ class TenantAdmin(
         for deleted in formset.deleted_objects:
             audit.audit_record(
                 tenant=form.instance,
-                action="calling_domain_removed",
+                action=AuditAction.CALLING_DOMAIN_REMOVED,
                 actor=staff_actor(request),
                 detail={"domain": deleted.domain},
             )
@@ -259,7 +260,7 @@ class TenantAdmin(
             if is_new:
                 audit.audit_record(
                     tenant=form.instance,
-                    action="calling_domain_added",
+                    action=AuditAction.CALLING_DOMAIN_ADDED,
                     actor=staff_actor(request),
                     detail={"domain": calling_domain.domain, "option": calling_domain.option},
                 )

@@ -17,6 +17,7 @@ from onboarding.domain import domain_names
 from onboarding.mail.outbox import email_queue
 from onboarding.models import (
     ActorKind,
+    AuditAction,
     AuditEvent,
     CallingDomain,
     DnsVerdict,
@@ -39,7 +40,7 @@ def domains_verified_record(states: list[DomainState], now: datetime) -> None:
         AuditEvent(
             tenant_id=state.tenant_id,
             detail={"domain": state.domain},
-            action="dns_verified",
+            action=AuditAction.DNS_VERIFIED,
             from_status="",
             to_status="",
             actor_kind=ActorKind.SYSTEM,
@@ -69,7 +70,7 @@ def drift_flag(state: DomainState, check: verdicts.DomainCheck, now: datetime) -
     calling_domain = CallingDomain.objects.select_related("tenant").get(pk=state.pk)
     audit.audit_record(
         tenant=calling_domain.tenant,
-        action="dns_drift",
+        action=AuditAction.DNS_DRIFT,
         actor=SYSTEM,
         now=now,
         detail={"domain": state.domain},
@@ -89,7 +90,7 @@ def drift_clear(state: DomainState, now: datetime) -> None:
         tokens.confirmation_queue_if_ready(tenant, now=now)  # the flag held it back
     audit.audit_record(
         tenant=Tenant(pk=state.tenant_id),
-        action="dns_drift_cleared",
+        action=AuditAction.DNS_DRIFT_CLEARED,
         actor=SYSTEM,
         now=now,
         detail={"domain": state.domain},

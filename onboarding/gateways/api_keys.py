@@ -18,7 +18,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.utils import timezone
 
-from onboarding.models import Gateway, GatewayApiKey
+from onboarding.models import AuditAction, Gateway, GatewayApiKey
 from onboarding.services import audit
 from onboarding.services.audit import Actor
 
@@ -76,7 +76,7 @@ def api_key_issue(
         )
         audit.audit_record(
             tenant=None,
-            action="gateway_api_key_issued",
+            action=AuditAction.GATEWAY_API_KEY_ISSUED,
             actor=actor,
             now=now,
             detail={"gateway": gateway.pk, "key_id": key_id},
@@ -94,7 +94,7 @@ def api_key_revoke(*, api_key: GatewayApiKey, actor: Actor, now: datetime | None
         if revoked:
             audit.audit_record(
                 tenant=None,
-                action="gateway_api_key_revoked",
+                action=AuditAction.GATEWAY_API_KEY_REVOKED,
                 actor=actor,
                 now=now,
                 detail={"gateway": api_key.gateway_id, "key_id": api_key.key_id},

@@ -1,6 +1,6 @@
 """The onboarding models, one module per responsibility; import them from here."""
 
-from onboarding.models.audit import ActorKind, AuditEvent
+from onboarding.models.audit import ActorKind, AuditAction, AuditEvent
 from onboarding.models.calling_domains import (
     TENANT_DOMAINS_EDITABLE_IN_PLACE,
     CallingDomain,
@@ -37,6 +37,7 @@ from onboarding.models.tokens import (
 __all__ = [
     "TENANT_DOMAINS_EDITABLE_IN_PLACE",
     "ActorKind",
+    "AuditAction",
     "AuditEvent",
     "CallingDomain",
     "CallingDomainQuerySet",

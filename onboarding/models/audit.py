@@ -13,6 +13,38 @@ class ActorKind(models.TextChoices):
     SYSTEM = "system", "System"
 
 
+class AuditAction(models.TextChoices):
+    """Every action the audit trail records; the rate limits, the dashboards and the timeline
+    filter on these."""
+
+    CREATED = "created", "Created"
+    CHANGED = "changed", "Changed in the admin"
+    CALLING_DOMAIN_ADDED = "calling_domain_added", "Calling domain added"
+    CALLING_DOMAIN_REMOVED = "calling_domain_removed", "Calling domain removed"
+    CALLING_DOMAIN_MOVE_STARTED = "calling_domain_move_started", "Calling domain move started"
+    CALLING_DOMAIN_SWITCHED = "calling_domain_switched", "Calling domain switched"
+    CALLING_DOMAIN_RETIRED = "calling_domain_retired", "Calling domain retired"
+    SETTINGS_CHANGED = "settings_changed", "Settings changed"
+    GATEWAY_CHANGED = "gateway_changed", "Gateway changed"
+    DNS_PENDING = "dns_pending", "Waiting for DNS"
+    ENABLED = "enabled", "Enabled"
+    TOKEN_STORED = "token_stored", "Token stored"
+    TOKEN_REPLACED = "token_replaced", "Token replaced"
+    TOKEN_REVOKED = "token_revoked", "Token revoked"
+    SUSPENDED = "suspended", "Suspended"
+    RESUMED = "resumed", "Resumed"
+    OFFBOARDED = "offboarded", "Offboarded"
+    REINSTATED = "reinstated", "Reinstated"
+    CONTACTS_ERASED = "contacts_erased", "Contact addresses erased"
+    UPLOAD_LINK_ISSUED = "upload_link_issued", "Upload link issued"
+    EMAIL_SENT_AGAIN = "email_sent_again", "Email sent again"
+    DNS_VERIFIED = "dns_verified", "DNS verified"
+    DNS_DRIFT = "dns_drift", "DNS drift"
+    DNS_DRIFT_CLEARED = "dns_drift_cleared", "DNS drift cleared"
+    GATEWAY_API_KEY_ISSUED = "gateway_api_key_issued", "Gateway API key issued"
+    GATEWAY_API_KEY_REVOKED = "gateway_api_key_revoked", "Gateway API key revoked"
+
+
 class AuditEvent(models.Model):
     """Who did what to a tenant, when and from where. Never edited, never deleted."""
 
@@ -23,7 +55,7 @@ class AuditEvent(models.Model):
         null=True,
         blank=True,
     )
-    action = models.CharField(max_length=50)
+    action = models.CharField(max_length=50, choices=AuditAction.choices)
     from_status = models.CharField(max_length=20, blank=True)
     to_status = models.CharField(max_length=20, blank=True)
     actor_kind = models.CharField(max_length=10, choices=ActorKind.choices)

@@ -16,7 +16,7 @@ from django.db.models import Aggregate, Count, DurationField, F, OuterRef, Q, Qu
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
-from onboarding.models import AuditEvent
+from onboarding.models import AuditAction, AuditEvent
 from onboarding.selectors.dashboard_chart import WeeklyChart, weekly_chart
 
 # The windows the median time from enable to active is taken over, in days.
@@ -25,8 +25,8 @@ MEDIAN_WINDOWS_DAYS = (30, 90)
 CHART_WEEKS = 12
 # Audit actions written by lifecycle.py: a tenant is invited to upload (enabled, or its token
 # revoked) and becomes active (its first token stored).
-INVITED_ACTIONS = ("enabled", "token_revoked")
-ACTIVATED_ACTION = "token_stored"
+INVITED_ACTIONS = (AuditAction.ENABLED, AuditAction.TOKEN_REVOKED)
+ACTIVATED_ACTION = AuditAction.TOKEN_STORED
 
 
 @dataclass(frozen=True)

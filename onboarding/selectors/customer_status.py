@@ -11,7 +11,14 @@ from datetime import datetime
 
 from onboarding.dns import status_table, sweep
 from onboarding.dns.sweep import DnsStatusRow
-from onboarding.models import CallingDomain, GatewayApiKey, SecurityToken, Tenant, TenantStatus
+from onboarding.models import (
+    AuditAction,
+    CallingDomain,
+    GatewayApiKey,
+    SecurityToken,
+    Tenant,
+    TenantStatus,
+)
 from onboarding.services import invitations, tokens
 
 S = TenantStatus
@@ -75,7 +82,7 @@ def _active_since(tenant: Tenant) -> datetime | None:
     if tenant.status != S.ACTIVE:
         return None
     return (
-        tenant.audit_events.filter(action="token_stored")
+        tenant.audit_events.filter(action=AuditAction.TOKEN_STORED)
         .order_by("-created_at")
         .values_list("created_at", flat=True)
         .first()

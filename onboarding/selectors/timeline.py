@@ -16,12 +16,12 @@ from datetime import datetime
 from typing import Any
 
 from onboarding.domain import calling_domains, domain_names
-from onboarding.models import AuditEvent, CallingDomain, Gateway, Tenant
+from onboarding.models import AuditAction, AuditEvent, CallingDomain, Gateway, Tenant
 
 HISTORY = "change"
 EVENT = "event"
 # "changed" events only list field names; the history entry beside it carries the values.
-EVENTS_COVERED_BY_HISTORY = {"changed"}
+EVENTS_COVERED_BY_HISTORY = {AuditAction.CHANGED}
 HISTORY_VERBS = {"+": "created", "~": "changed", "-": "deleted"}
 # Spreadsheets run cells that start with these as formulas (CSV injection): such a value gets a
 # leading apostrophe, which spreadsheets show as text.

@@ -10,7 +10,7 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser
 from django.utils import timezone
 
-from onboarding.models import ActorKind, AuditEvent, Tenant
+from onboarding.models import ActorKind, AuditAction, AuditEvent, Tenant
 
 
 class TransitionRefused(Exception):
@@ -46,7 +46,7 @@ class Actor:
 def audit_record(
     *,
     tenant: Tenant | None,
-    action: str,
+    action: AuditAction,
     actor: Actor,
     now: datetime | None = None,
     from_status: str = "",

@@ -21,7 +21,7 @@ from django.utils import timezone
 from onboarding.domain import calling_domains, domain_names
 from onboarding.domain.calling_domains import AccessScope, MeetingIdLength, RuleWarning
 from onboarding.mail import composers
-from onboarding.models import CallingDomain, Gateway, Tenant, TenantStatus
+from onboarding.models import AuditAction, CallingDomain, Gateway, Tenant, TenantStatus
 from onboarding.services import audit, lifecycle
 from onboarding.services.audit import Actor, TransitionRefused
 from onboarding.services.lifecycle import Operation
@@ -229,12 +229,17 @@ def _dns_target_changed(changes: Iterable[ValueChange]) -> bool:
 
 
 def changes_record(
-    tenant: Tenant, changes: list[ValueChange], *, actor: Actor, now: datetime, action: str = ""
+    tenant: Tenant,
+    changes: list[ValueChange],
+    *,
+    actor: Actor,
+    now: datetime,
+    action: AuditAction | None = None,
 ) -> None:
     """The audit event with old and new values, and the email when the customer must act."""
     event = audit.audit_record(
         tenant=tenant,
-        action=action or "settings_changed",
+        action=action or AuditAction.SETTINGS_CHANGED,
         actor=actor,
         now=now,
         detail={"changes": [c.as_detail() for c in changes]},
@@ -295,7 +300,7 @@ def gateway_change(
         new = {name: getattr(locked, name) for name in GATEWAY_FIELDS}
         audit.audit_record(
             tenant=None,
-            action="gateway_changed",
+            action=AuditAction.GATEWAY_CHANGED,
             actor=actor,
             now=now,
             detail={
@@ -311,7 +316,9 @@ def gateway_change(
         for tenant in served:
             changes = snapshot_diff(befores[tenant.pk], settings_snapshot(tenant))
             if changes:
-                changes_record(tenant, changes, actor=actor, now=now, action="gateway_changed")
+                changes_record(
+                    tenant, changes, actor=actor, now=now, action=AuditAction.GATEWAY_CHANGED
+                )
                 told[tenant.pk] = changes
         address_changed = any(old[n] != new[n] for n in ("ip_address", "hostname", "sip_host"))
         if address_changed:

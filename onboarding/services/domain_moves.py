@@ -11,7 +11,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from onboarding.models import CallingDomain, Tenant, TenantStatus
+from onboarding.models import AuditAction, CallingDomain, Tenant, TenantStatus
 from onboarding.services import audit, lifecycle, tenant_creation
 from onboarding.services.audit import Actor, TransitionRefused
 from onboarding.services.changes import (
@@ -60,7 +60,7 @@ def domain_move_start(
         tenant_creation.calling_domain_save(new, now=now)
         audit.audit_record(
             tenant=locked,
-            action="calling_domain_move_started",
+            action=AuditAction.CALLING_DOMAIN_MOVE_STARTED,
             actor=actor,
             now=now,
             detail={"from": str(old), "to": str(new), "option": new.option},
@@ -96,7 +96,7 @@ def domain_switch(
         CallingDomain.objects.filter(pk=new.pk).update(switched_at=now)
         result = ChangeResult(snapshot_diff(before, settings_snapshot(locked)))
         changes_record(
-            locked, result.changes, actor=actor, now=now, action="calling_domain_switched"
+            locked, result.changes, actor=actor, now=now, action=AuditAction.CALLING_DOMAIN_SWITCHED
         )
     calling_domain.refresh_from_db()
     return result
@@ -125,7 +125,7 @@ def calling_domain_retire(
         CallingDomain.objects.filter(pk=domain.pk).update(retired_at=now, next_check_at=None)
         audit.audit_record(
             tenant=locked,
-            action="calling_domain_retired",
+            action=AuditAction.CALLING_DOMAIN_RETIRED,
             actor=actor,
             now=now,
             detail={"domain": str(domain), "prefix": domain.prefix},

@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from onboarding.models import (
     TENANT_DOMAINS_EDITABLE_IN_PLACE,
+    AuditAction,
     AuditEvent,
     CallingDomain,
     Tenant,
@@ -109,7 +110,7 @@ def tenant_domains_changed(tenant: Tenant, *, actor: Actor, now: datetime | None
         return tenant
     with transaction.atomic():
         current = _locked_status(tenant, Operation.AWAIT_DNS)
-        changes, _event = _move(tenant, current, S.DNS_PENDING, "dns_pending", actor, now)
+        changes, _event = _move(tenant, current, S.DNS_PENDING, AuditAction.DNS_PENDING, actor, now)
     return _applied(tenant, changes)
 
 
@@ -126,7 +127,7 @@ def tenant_enable(*, tenant: Tenant, actor: Actor, now: datetime | None = None) 
         current = _locked_status(tenant, Operation.ENABLE)
         _enable_precondition(tenant)
         changes, event = _move(
-            tenant, current, S.INVITED, "enabled", actor, now, updates={"invited_at": now}
+            tenant, current, S.INVITED, AuditAction.ENABLED, actor, now, updates={"invited_at": now}
         )
         _invite(tenant, event, now)
     return _applied(tenant, changes)
@@ -160,7 +161,7 @@ def tenant_activate(
         else:
             current = _locked_status(tenant, Operation.ACTIVATE)
         changes, _event = _move(
-            tenant, current, S.ACTIVE, "token_stored", actor, now, detail=detail
+            tenant, current, S.ACTIVE, AuditAction.TOKEN_STORED, actor, now, detail=detail
         )
     return _applied(tenant, changes)
 
@@ -171,7 +172,13 @@ def tenant_revoke_token(*, tenant: Tenant, actor: Actor, now: datetime | None = 
     with transaction.atomic():
         current = _locked_status(tenant, Operation.REVOKE_TOKEN)
         changes, _event = _move(
-            tenant, current, S.INVITED, "token_revoked", actor, now, updates={"invited_at": now}
+            tenant,
+            current,
+            S.INVITED,
+            AuditAction.TOKEN_REVOKED,
+            actor,
+            now,
+            updates={"invited_at": now},
         )
     return _applied(tenant, changes)
 
@@ -200,7 +207,7 @@ def tenant_suspend(*, tenant: Tenant, actor: Actor, now: datetime | None = None)
             tenant,
             current,
             S.SUSPENDED,
-            "suspended",
+            AuditAction.SUSPENDED,
             actor,
             now,
             updates={"status_before_suspension": current},
@@ -224,7 +231,7 @@ def tenant_resume(*, tenant: Tenant, actor: Actor, now: datetime | None = None) 
             tenant,
             current,
             earlier_state,
-            "resumed",
+            AuditAction.RESUMED,
             actor,
             now,
             updates=_reminders_paused(row, now),
@@ -254,7 +261,7 @@ def tenant_mark_offboarded(
         tenant,
         current,
         S.OFFBOARDED,
-        "offboarded",
+        AuditAction.OFFBOARDED,
         actor,
         now,
         updates={"offboarded_at": now, "status_before_suspension": ""},
@@ -289,7 +296,7 @@ def _move(
     tenant: Tenant,
     current: str,
     target: str,
-    action: str,
+    action: AuditAction,
     actor: Actor,
     now: datetime,
     *,

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from onboarding.mail import composers
 from onboarding.models import (
+    AuditAction,
     AuditEvent,
     CallingDomain,
     OutboundEmail,
@@ -121,7 +122,7 @@ def tenant_contacts_erase(*, tenant_id: int, now: datetime | None = None) -> boo
         Tenant.objects.filter(pk=tenant.pk).update(contacts_erased_at=now)
         audit.audit_record(
             tenant=tenant,
-            action="contacts_erased",
+            action=AuditAction.CONTACTS_ERASED,
             actor=Actor.system("retention"),
             now=now,
             detail={"addresses": len(addresses)},
@@ -256,7 +257,7 @@ def tenant_reinstate(*, tenant: Tenant, actor: Actor, now: datetime | None = Non
         )
         audit.audit_record(
             tenant=old,
-            action="reinstated",
+            action=AuditAction.REINSTATED,
             actor=actor,
             now=now,
             detail={"new_tenant": created.tenant.pk},

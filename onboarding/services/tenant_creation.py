@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from onboarding.domain import calling_domains
 from onboarding.domain.calling_domains import AccessScope, CallingDomainOption, RuleWarning
-from onboarding.models import CallingDomain, Gateway, Tenant
+from onboarding.models import AuditAction, CallingDomain, Gateway, Tenant
 from onboarding.services.audit import Actor, audit_record
 from onboarding.services.lifecycle import tenant_domains_changed
 from onboarding.services.prefixes import (
@@ -117,7 +117,9 @@ def tenant_create_from(
 
     with transaction.atomic():
         tenant_save(tenant)
-        audit_record(tenant=tenant, action="created", actor=actor, now=now, to_status=tenant.status)
+        audit_record(
+            tenant=tenant, action=AuditAction.CREATED, actor=actor, now=now, to_status=tenant.status
+        )
         for calling_domain in domains:
             calling_domain.tenant = tenant
             calling_domain_save(calling_domain, now=now)

@@ -16,6 +16,7 @@ from django.utils import timezone
 from onboarding.infra import encryption
 from onboarding.mail import composers
 from onboarding.models import (
+    AuditAction,
     CallingDomain,
     GatewayApiKey,
     SecurityToken,
@@ -86,7 +87,11 @@ def token_store(
         detail = {"fingerprint": stored.fingerprint}
         if replaced:
             audit.audit_record(
-                tenant=tenant, action="token_replaced", actor=actor, now=now, detail=detail
+                tenant=tenant,
+                action=AuditAction.TOKEN_REPLACED,
+                actor=actor,
+                now=now,
+                detail=detail,
             )
             composers.token_replaced_queue(tenant, stored, now)
         else:
@@ -161,7 +166,7 @@ def upload_link_reissue(
         issued = link_emails.new_link_send(tenant, actor.label, now)
         audit.audit_record(
             tenant=tenant,
-            action="upload_link_issued",
+            action=AuditAction.UPLOAD_LINK_ISSUED,
             actor=actor,
             now=now,
             detail={"invitation": issued.invitation.pk},
@@ -193,7 +198,7 @@ def customer_link_request(
     if recent.exclude(pk=invitation.pk).exists():
         return None
     requested_today = tenant.audit_events.filter(
-        action="upload_link_issued",
+        action=AuditAction.UPLOAD_LINK_ISSUED,
         actor_kind=actor.kind,
         created_at__gt=now - timedelta(days=1),
     ).count()
