@@ -14,6 +14,7 @@ from django.db.models import Q
 from onboarding.dns import verdicts
 from onboarding.dns.schedule import DomainState
 from onboarding.domain import domain_names
+from onboarding.mail import composers
 from onboarding.mail.outbox import email_queue
 from onboarding.models import (
     ActorKind,
@@ -127,7 +128,7 @@ def _staff_email(
     email_queue(
         kind=kind,
         idempotency_key=idempotency_key,
-        recipients=settings.STAFF_NOTIFICATION_EMAILS,
+        recipients=composers.recipients_for(kind, tenant),
         tenant=tenant,
         now=now,
         context={

@@ -8,7 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
+
+from django.conf import settings
 
 from onboarding.mail import instructions
 from onboarding.mail.outbox import email_queue
@@ -19,6 +22,37 @@ from onboarding.models import (
     SecurityToken,
     Tenant,
 )
+
+
+class Audience(StrEnum):
+    TOKEN_UPLOAD_CONTACTS = "token-upload contacts"  # noqa: S105 (an audience, not a secret)
+    SERVICE_NOTIFICATION_CONTACTS = "service-notification contacts"
+    STAFF = "staff"
+
+
+# Who receives each email (domain.md, "Emails"): composers and previews both read this.
+AUDIENCE = {
+    EmailKind.DNS_INSTRUCTIONS: Audience.TOKEN_UPLOAD_CONTACTS,
+    EmailKind.INITIAL: Audience.TOKEN_UPLOAD_CONTACTS,
+    EmailKind.REMINDER: Audience.TOKEN_UPLOAD_CONTACTS,
+    EmailKind.NEW_LINK: Audience.TOKEN_UPLOAD_CONTACTS,
+    EmailKind.CONFIRMATION: Audience.SERVICE_NOTIFICATION_CONTACTS,
+    EmailKind.TOKEN_REPLACED: Audience.SERVICE_NOTIFICATION_CONTACTS,
+    EmailKind.SETTINGS_CHANGED: Audience.TOKEN_UPLOAD_CONTACTS,
+    EmailKind.SERVICE_ENDED: Audience.SERVICE_NOTIFICATION_CONTACTS,
+    EmailKind.DNS_NOT_VERIFIED: Audience.STAFF,
+    EmailKind.DNS_DRIFT: Audience.STAFF,
+    EmailKind.EMAIL_FAILED: Audience.STAFF,
+}
+
+
+def recipients_for(kind: str, tenant: Tenant | None) -> list[str]:
+    audience = AUDIENCE[EmailKind(kind)]
+    if audience == Audience.TOKEN_UPLOAD_CONTACTS and tenant is not None:
+        return tenant.token_upload_recipients
+    if audience == Audience.SERVICE_NOTIFICATION_CONTACTS and tenant is not None:
+        return tenant.service_notification_recipients
+    return list(settings.STAFF_NOTIFICATION_EMAILS)
 
 
 def tenant_context(tenant: Tenant, domains: list[CallingDomain] | None = None) -> dict[str, Any]:
@@ -54,7 +88,7 @@ def initial_email_queue(
     return email_queue(
         kind=EmailKind.INITIAL,
         idempotency_key=idempotency_key,
-        recipients=tenant.token_upload_recipients,
+        recipients=recipients_for(EmailKind.INITIAL, tenant),
         tenant=tenant,
         context={**tenant_context(tenant), **_link_context(link)},
         now=now,
@@ -68,7 +102,7 @@ def new_link_queue(
     return email_queue(
         kind=EmailKind.NEW_LINK,
         idempotency_key=idempotency_key,
-        recipients=tenant.token_upload_recipients,
+        recipients=recipients_for(EmailKind.NEW_LINK, tenant),
         tenant=tenant,
         context={**tenant_context(tenant), **_link_context(link)},
         now=now,
@@ -86,7 +120,7 @@ def confirmation_queue(
     return email_queue(
         kind=EmailKind.CONFIRMATION,
         idempotency_key=f"confirmation:{tenant.pk}:{token.pk}",
-        recipients=tenant.service_notification_recipients,
+        recipients=recipients_for(EmailKind.CONFIRMATION, tenant),
         tenant=tenant,
         context={**tenant_context(tenant, domains), "token": token},
         now=now,
@@ -97,7 +131,7 @@ def token_replaced_queue(tenant: Tenant, token: SecurityToken, now: datetime) ->
     return email_queue(
         kind=EmailKind.TOKEN_REPLACED,
         idempotency_key=f"token_replaced:{tenant.pk}:{token.pk}",
-        recipients=tenant.service_notification_recipients,
+        recipients=recipients_for(EmailKind.TOKEN_REPLACED, tenant),
         tenant=tenant,
         context={**tenant_context(tenant), "token": token},
         now=now,
@@ -111,7 +145,7 @@ def reminder_queue(
     return email_queue(
         kind=EmailKind.REMINDER,
         idempotency_key=idempotency_key,
-        recipients=tenant.token_upload_recipients,
+        recipients=recipients_for(EmailKind.REMINDER, tenant),
         tenant=tenant,
         context={
             **tenant_context(tenant),
@@ -157,7 +191,7 @@ def dns_instructions_queue(
     return email_queue(
         kind=EmailKind.DNS_INSTRUCTIONS,
         idempotency_key=idempotency_key,
-        recipients=tenant.token_upload_recipients,
+        recipients=recipients_for(EmailKind.DNS_INSTRUCTIONS, tenant),
         tenant=tenant,
         context={
             **tenant_context(tenant),
@@ -177,7 +211,7 @@ def settings_changed_queue(
     return email_queue(
         kind=EmailKind.SETTINGS_CHANGED,
         idempotency_key=idempotency_key,
-        recipients=tenant.token_upload_recipients,
+        recipients=recipients_for(EmailKind.SETTINGS_CHANGED, tenant),
         tenant=tenant,
         context={**tenant_context(tenant), "changes": changes},
         now=now,
@@ -189,7 +223,7 @@ def service_ended_queue(tenant: Tenant, now: datetime) -> OutboundEmail:
     return email_queue(
         kind=EmailKind.SERVICE_ENDED,
         idempotency_key=f"service_ended:{tenant.pk}",
-        recipients=tenant.service_notification_recipients,
+        recipients=recipients_for(EmailKind.SERVICE_ENDED, tenant),
         tenant=tenant,
         context={**tenant_context(tenant), "ended_at": now},
         now=now,

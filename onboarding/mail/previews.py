@@ -20,21 +20,6 @@ from onboarding.models import EmailKind, OutboundEmail, SecurityToken, Tenant, T
 LINK_PLACEHOLDER = f"{settings.PORTAL_BASE_URL}/upload/[a fresh link is issued when sent]/"
 DNS_LINK_PLACEHOLDER = f"{settings.PORTAL_BASE_URL}/dns-status/[the tenant's DNS status link]/"
 
-# who receives each kind (domain.md, "Emails"), for the preview's header
-RECIPIENTS = {
-    EmailKind.DNS_INSTRUCTIONS: "token-upload contacts",
-    EmailKind.INITIAL: "token-upload contacts",
-    EmailKind.REMINDER: "token-upload contacts",
-    EmailKind.NEW_LINK: "token-upload contacts",
-    EmailKind.CONFIRMATION: "service-notification contacts",
-    EmailKind.TOKEN_REPLACED: "service-notification contacts",
-    EmailKind.SETTINGS_CHANGED: "token-upload contacts",
-    EmailKind.SERVICE_ENDED: "service-notification contacts",
-    EmailKind.DNS_NOT_VERIFIED: "staff",
-    EmailKind.DNS_DRIFT: "staff",
-    EmailKind.EMAIL_FAILED: "staff",
-}
-
 
 @dataclass(frozen=True)
 class Preview:
@@ -42,15 +27,6 @@ class Preview:
     label: str
     recipients: list[str]
     rendered: outbox.RenderedEmail | None
-
-
-def recipients_for(kind: str, tenant: Tenant) -> list[str]:
-    audience = RECIPIENTS.get(kind, "")
-    if audience == "token-upload contacts":
-        return tenant.token_upload_recipients
-    if audience == "service-notification contacts":
-        return tenant.service_notification_recipients
-    return list(settings.STAFF_NOTIFICATION_EMAILS)
 
 
 def sample_context(kind: str, tenant: Tenant, *, sample_changes: list[Any]) -> dict[str, Any]:
@@ -69,7 +45,7 @@ def sample_context(kind: str, tenant: Tenant, *, sample_changes: list[Any]) -> d
         "failed": OutboundEmail(
             pk=0,
             kind=EmailKind.INITIAL,
-            recipients=tenant.token_upload_recipients,
+            recipients=composers.recipients_for(EmailKind.INITIAL, tenant),
             attempts=settings.OUTBOX_MAX_ATTEMPTS,
             created_at=now - timedelta(hours=1),
         ),
@@ -89,5 +65,5 @@ def tenant_previews(tenant: Tenant, *, sample_changes: list[Any]) -> list[Previe
             )
         except TemplateDoesNotExist:
             rendered = None
-        previews.append(Preview(kind, kind.label, recipients_for(kind, tenant), rendered))
+        previews.append(Preview(kind, kind.label, composers.recipients_for(kind, tenant), rendered))
     return previews
