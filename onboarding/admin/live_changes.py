@@ -250,11 +250,7 @@ class LiveTenantAdminMixin:
     )
     def retire_replaced_domains(self, request: HttpRequest, queryset: QuerySet) -> None:
         actor = staff_actor(request)
-        replaced = (
-            CallingDomain.objects.in_use()
-            .filter(tenant__in=queryset, replacements__switched_at__isnull=False)
-            .distinct()
-        )
+        replaced = CallingDomain.objects.in_use().replaced_by_a_switch().filter(tenant__in=queryset)
         if not replaced.exists():
             self.message_user(request, "No replaced calling domain to retire.", messages.WARNING)  # type: ignore[attr-defined]
         self._each(

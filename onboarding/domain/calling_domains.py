@@ -89,6 +89,12 @@ def normalize_calling_domain(option: str, raw: str) -> str:
 # Meeting IDs, prefixes and Skype for Business -------------------------------------------------
 
 
+def takes_prefix(meeting_id_length: str) -> bool:
+    """A meeting ID prefix goes only with short IDs; long IDs take none. (The database's
+    constraint on calling domains holds the same rule.)"""
+    return meeting_id_length == MeetingIdLength.SHORT
+
+
 def normalize_prefix(raw: str | None) -> str:
     return (raw or "").strip()
 
@@ -134,7 +140,7 @@ def validate_meeting_settings(
                 f"{SHARED_PREFIX_LAST}; leave the prefix blank."
             )
     else:
-        if meeting_id_length == MeetingIdLength.LONG and prefix:
+        if prefix and not takes_prefix(meeting_id_length):
             errors.setdefault("prefix", []).append(
                 "Long meeting IDs take no prefix: clear the prefix, or choose short meeting IDs."
             )
@@ -158,8 +164,8 @@ def prefix_after_length_change(
 ) -> str:
     """A live calling domain moving from short to long IDs drops its prefix (long IDs take
     none). The shared domain keeps it: it cannot move to long IDs, and says so elsewhere."""
-    moving_to_long = previous_length == MeetingIdLength.SHORT and new_length == MeetingIdLength.LONG
-    if moving_to_long and option != CallingDomainOption.SHARED:
+    dropping = takes_prefix(previous_length) and not takes_prefix(new_length)
+    if dropping and option != CallingDomainOption.SHARED:
         return ""
     return prefix
 
@@ -215,7 +221,7 @@ def sfb_instruction(*, option: str, sfb_additional_gateway: bool) -> str:
 
 def example_dial_string(*, domain: str, meeting_id_length: str, prefix: str) -> str:
     """An example address a video system dials, as Google will print it in invites."""
-    if meeting_id_length == MeetingIdLength.LONG:
+    if not takes_prefix(meeting_id_length):
         return f"{'1234567890123'[:LONG_MEETING_ID_DIGITS]}@{domain}"
     return f"{prefix}1234@{domain}"
 

@@ -2,9 +2,12 @@
 
 from onboarding.models.audit import ActorKind, AuditAction, AuditEvent
 from onboarding.models.calling_domains import (
+    DNS_VERIFIED_AWAITING_ENABLE,
     TENANT_DOMAINS_EDITABLE_IN_PLACE,
     CallingDomain,
     CallingDomainQuerySet,
+    dns_verified_awaiting_enable,
+    is_dns_verified_awaiting_enable,
 )
 from onboarding.models.dns import DnsCheck, DnsVerdict, DomainVerdict
 from onboarding.models.gateway_api import GatewayApiKey, GatewayApiKeyQuerySet, GatewayFetch
@@ -35,6 +38,7 @@ from onboarding.models.tokens import (
 )
 
 __all__ = [
+    "DNS_VERIFIED_AWAITING_ENABLE",
     "TENANT_DOMAINS_EDITABLE_IN_PLACE",
     "ActorKind",
     "AuditAction",
@@ -61,6 +65,8 @@ __all__ = [
     "TokenState",
     "UploadInvitation",
     "backup_code_digest",
+    "dns_verified_awaiting_enable",
+    "is_dns_verified_awaiting_enable",
     "new_backup_code",
     "new_ownership_code",
     "validate_email_list",

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from django.core.exceptions import ValidationError
 from django.db import models
-from django.db.models import Q
+from django.db.models import Exists, OuterRef, Q
 from django.db.models.functions import Lower
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
@@ -20,6 +22,12 @@ from onboarding.models.unique_names import UniqueNameCheckedInClean
 TENANT_DOMAINS_EDITABLE_IN_PLACE = frozenset({TenantStatus.DRAFT, TenantStatus.DNS_PENDING})
 
 
+# A move's new domain that waits beside the old one until staff switch.
+AWAITING_SWITCH = Q(replaces__isnull=False, switched_at__isnull=True)
+# The old side of a finished switch: a replacement of it has been switched to.
+REPLACED_BY_A_SWITCH = Q(replacements__switched_at__isnull=False)
+
+
 class CallingDomainQuerySet(models.QuerySet):
     def in_use(self) -> CallingDomainQuerySet:
         return self.filter(retired_at__isnull=True)
@@ -30,14 +38,13 @@ class CallingDomainQuerySet(models.QuerySet):
     def customer_facing(self) -> CallingDomainQuerySet:
         """The domains whose values the customer keeps in Google Admin: in use, not a move
         target still waiting for its switch, not the old side of a finished switch."""
-        return (
-            self.in_use()
-            .exclude(replaces__isnull=False, switched_at__isnull=True)
-            .exclude(replacements__switched_at__isnull=False)
-        )
+        return self.in_use().exclude(AWAITING_SWITCH).exclude(REPLACED_BY_A_SWITCH)
 
     def awaiting_switch(self) -> CallingDomainQuerySet:
-        return self.in_use().filter(replaces__isnull=False, switched_at__isnull=True)
+        return self.in_use().filter(AWAITING_SWITCH)
+
+    def replaced_by_a_switch(self) -> CallingDomainQuerySet:
+        return self.filter(REPLACED_BY_A_SWITCH).distinct()
 
     def dns_not_ready(self) -> CallingDomainQuerySet:
         """Own domains not verified yet, or whose records changed since (drift-flagged)."""
@@ -129,7 +136,7 @@ class CallingDomain(UniqueNameCheckedInClean, models.Model):
                 violation_error_message="This calling domain already belongs to another tenant.",
             ),
             models.CheckConstraint(
-                condition=~Q(meeting_id_length="long") | Q(prefix=""),
+                condition=~Q(meeting_id_length=MeetingIdLength.LONG) | Q(prefix=""),
                 name="long_ids_take_no_prefix",
             ),
             models.CheckConstraint(
@@ -252,7 +259,13 @@ class CallingDomain(UniqueNameCheckedInClean, models.Model):
 
     @property
     def is_awaiting_switch(self) -> bool:
+        """The row-level twin of AWAITING_SWITCH."""
         return bool(self.replaces_id) and self.switched_at is None
+
+    @property
+    def is_replaced_by_a_switch(self) -> bool:
+        """The row-level twin of REPLACED_BY_A_SWITCH (one query)."""
+        return self.replacements.filter(switched_at__isnull=False).exists()
 
     def expected_records(self) -> list[ExpectedRecord]:
         """The records this domain must publish, pointing at its tenant's gateway."""
@@ -261,3 +274,28 @@ class CallingDomain(UniqueNameCheckedInClean, models.Model):
             sip_host=self.tenant.gateway.effective_sip_host,
             ownership_code=self.ownership_code,
         )
+
+
+# "DNS verified, awaiting enable" (architecture.md): a DNS-pending tenant whose own domains in use
+# are all verified. One rule in two forms, side by side: for a query over tenants and for a row.
+DNS_VERIFIED_AWAITING_ENABLE = "DNS verified, awaiting enable"
+
+
+def dns_verified_awaiting_enable() -> Q:
+    """The condition on Tenant rows."""
+    own_in_use = CallingDomain.objects.in_use().own().filter(tenant_id=OuterRef("pk"))
+    return (
+        Q(status=TenantStatus.DNS_PENDING)
+        & Exists(own_in_use)
+        & ~Exists(own_in_use.filter(verified_at__isnull=True))
+    )
+
+
+def is_dns_verified_awaiting_enable(status: str, domains: Iterable[CallingDomain]) -> bool:
+    """The same for one tenant's status and calling domains (as read already)."""
+    own_in_use = [d for d in domains if d.needs_dns and d.retired_at is None]
+    return (
+        status == TenantStatus.DNS_PENDING
+        and bool(own_in_use)
+        and all(d.verified_at for d in own_in_use)
+    )

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Case, Count, Exists, F, OuterRef, Q, QuerySet, When
+from django.db.models import Case, Count, F, Q, QuerySet, When
 from django.utils import timezone
 
 from onboarding.models import (
@@ -24,6 +24,7 @@ from onboarding.models import (
     OutboxStatus,
     Tenant,
     TenantStatus,
+    dns_verified_awaiting_enable,
 )
 from onboarding.selectors import activations
 from onboarding.selectors.dashboard_chart import WeeklyChart
@@ -138,12 +139,7 @@ def _stuck_filter(cutoff: datetime) -> Q:
 
 
 def _state_counts(cutoff: datetime) -> tuple[list[StateCount], int, int]:
-    own_in_use = CallingDomain.objects.in_use().own().filter(tenant_id=OuterRef("pk"))
-    verified_awaiting_enable = (
-        Q(status=S.DNS_PENDING)
-        & Exists(own_in_use)
-        & ~Exists(own_in_use.filter(verified_at__isnull=True))
-    )
+    verified_awaiting_enable = dns_verified_awaiting_enable()
     rows = (
         Tenant.objects.alias(since=waiting_since())
         .values("status")

@@ -114,7 +114,7 @@ def calling_domain_retire(
     with transaction.atomic():
         locked = tenant_lock(calling_domain.tenant, Operation.RETIRE_DOMAIN)
         domain = CallingDomain.objects.get(pk=calling_domain.pk)
-        replaced = domain.replacements.filter(switched_at__isnull=False).exists()
+        replaced = domain.is_replaced_by_a_switch
         if domain.retired_at is not None:
             raise TransitionRefused(f"{domain} is retired already.")
         if not replaced and not domain.is_awaiting_switch:

@@ -20,12 +20,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from onboarding.models import (
+    DNS_VERIFIED_AWAITING_ENABLE,
     TENANT_DOMAINS_EDITABLE_IN_PLACE,
     AuditAction,
     AuditEvent,
     CallingDomain,
     Tenant,
     TenantStatus,
+    is_dns_verified_awaiting_enable,
 )
 from onboarding.services import link_emails
 from onboarding.services.audit import Actor, TransitionRefused, audit_record
@@ -354,10 +356,9 @@ def status_label(tenant: Tenant, own_domains: Sequence[CallingDomain] | None = N
     """The status as staff read it, with 'DNS verified, awaiting enable' spelled out."""
     if tenant.status == S.DNS_PENDING:
         if own_domains is None:
-            own_domains = [d for d in tenant.calling_domains.all() if d.needs_dns]
-        own_in_use = [d for d in own_domains if d.needs_dns and d.retired_at is None]
-        if own_in_use and all(d.verified_at for d in own_in_use):
-            return "DNS verified, awaiting enable"
+            own_domains = list(tenant.calling_domains.all())
+        if is_dns_verified_awaiting_enable(tenant.status, own_domains):
+            return DNS_VERIFIED_AWAITING_ENABLE
     return TenantStatus(tenant.status).label
 
 

@@ -239,7 +239,7 @@ def tenant_reinstate(*, tenant: Tenant, actor: Actor, now: datetime | None = Non
             sfb_additional_gateway=d.sfb_additional_gateway,
         )
         for d in last_domains
-        if not d.is_awaiting_switch and not d.replacements.filter(switched_at__isnull=False)
+        if not d.is_awaiting_switch and not d.is_replaced_by_a_switch
     ]
     with transaction.atomic():
         created = tenant_creation.tenant_create(
