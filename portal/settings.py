@@ -192,8 +192,13 @@ CRISPY_ALLOWED_TEMPLATE_PACKS = "bootstrap5"
 CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 # Email ---------------------------------------------------------------------------------------
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
-if not DEBUG and EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":  # noqa: F821
+# lower case, so that the dict itself (with any SMTP password) is not a setting of its own
+_email_settings = env.email_url("EMAIL_URL", default="consolemail://")
+vars().update(_email_settings)
+if (
+    not DEBUG
+    and _email_settings["EMAIL_BACKEND"] == "django.core.mail.backends.console.EmailBackend"
+):
     # the console backend prints whole emails, upload links included, into the log
     raise ImproperlyConfigured(
         "Set EMAIL_URL (e.g. smtp://host:25): the console backend is for DEBUG only."
