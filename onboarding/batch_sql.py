@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from django.db import IntegrityError, connection, models, transaction
 from django.db.models import F
@@ -29,7 +29,7 @@ class AnyOf(Lookup):
     def as_sql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
         lhs, params = self.process_lhs(compiler, connection)
         if not self.rhs:
-            return "1 = 0", params
+            return "1 = 0", list(params)
         return f"{lhs} IN ({', '.join(['%s'] * len(self.rhs))})", [*params, *self.rhs]
 
     def as_postgresql(self, compiler: Any, connection: Any) -> tuple[str, list[Any]]:
@@ -68,7 +68,7 @@ def _insert_orm(
     unique_fields: Sequence[str],
     update_fields: Sequence[str],
 ) -> None:
-    model.objects.bulk_create(
+    model._default_manager.bulk_create(
         [model(**row, **same) for row in rows],
         update_conflicts=bool(unique_fields),
         unique_fields=[model._meta.get_field(name).name for name in unique_fields] or None,
@@ -84,9 +84,9 @@ def _insert_postgresql(
     update_fields: Sequence[str],
 ) -> None:
     quote = connection.ops.quote_name
-    fields = [model._meta.get_field(name) for name in rows[0]]
+    fields = [_concrete_field(model, name) for name in rows[0]]
     varying = ", ".join(quote(field.column) for field in fields)
-    columns = ", ".join([varying, *(quote(model._meta.get_field(name).column) for name in same)])
+    columns = ", ".join([varying, *(quote(_concrete_field(model, name).column) for name in same)])
     values = ", ".join([varying, *("%s" for _name in same)])
     types = ", ".join(f"{quote(field.column)} {field.db_type(connection)}" for field in fields)
     # json (not jsonb): read once, left to right, without building a jsonb value first
@@ -95,8 +95,8 @@ def _insert_postgresql(
         f"SELECT {values} FROM json_to_recordset(%s::json) AS r({types})"
     )
     if unique_fields:
-        column = {name: quote(model._meta.get_field(name).column) for name in update_fields}
-        unique = ", ".join(quote(model._meta.get_field(name).column) for name in unique_fields)
+        column = {name: quote(_concrete_field(model, name).column) for name in update_fields}
+        unique = ", ".join(quote(_concrete_field(model, name).column) for name in unique_fields)
         updates = ", ".join(f"{column[name]} = EXCLUDED.{column[name]}" for name in update_fields)
         sql += f" ON CONFLICT ({unique}) DO UPDATE SET {updates}"
     with connection.cursor() as cursor:
@@ -115,7 +115,8 @@ def insert_unless_present(instance: models.Model, unique_field: str) -> bool:
     """
     meta = instance._meta
     fields = [field for field in meta.concrete_fields if field is not meta.pk]
-    if any(field.generated or field.has_db_default() for field in fields):
+    # has_db_default() is Django 5.0's; django-stubs 5.2 does not list it yet
+    if any(field.generated or field.has_db_default() for field in fields):  # type: ignore[attr-defined]
         raise TypeError(f"{meta.label} has database-computed fields: save it with the ORM")
     if not connection.features.can_return_columns_from_insert:  # SQLite before 3.35
         return _insert_unless_present_orm(instance, unique_field)
@@ -127,7 +128,7 @@ def insert_unless_present(instance: models.Model, unique_field: str) -> bool:
         f"INSERT INTO {quote(meta.db_table)} "  # noqa: S608 (names from the model, values bound)
         f"({', '.join(quote(field.column) for field in fields)}) "
         f"VALUES ({', '.join(['%s'] * len(fields))}) "
-        f"ON CONFLICT ({quote(meta.get_field(unique_field).column)}) DO NOTHING "
+        f"ON CONFLICT ({quote(_concrete_field(type(instance), unique_field).column)}) DO NOTHING "
         f"RETURNING {quote(meta.pk.column)}"
     )
     with connection.cursor() as cursor:
@@ -151,6 +152,12 @@ def _insert_unless_present_orm(instance: models.Model, unique_field: str) -> boo
     except IntegrityError:
         return False
     return True
+
+
+def _concrete_field(model: type[models.Model], name: str) -> models.Field[Any, Any]:
+    """The named field, known here to be a column of the model's own table (get_field may also
+    answer with a reverse relation or a generic foreign key)."""
+    return cast("models.Field[Any, Any]", model._meta.get_field(name))
 
 
 def _json_value(value: object) -> str:
