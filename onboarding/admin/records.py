@@ -105,7 +105,7 @@ class OutboundEmailAdmin(ActionPermissionMixin, admin.ModelAdmin):
     search_fields = ["tenant__name", "recipients__icontains", "subject"]
     list_select_related = ["tenant"]
     date_hierarchy = "created_at"
-    fields = [
+    fields = (
         "kind",
         "tenant",
         "recipients_display",
@@ -118,7 +118,7 @@ class OutboundEmailAdmin(ActionPermissionMixin, admin.ModelAdmin):
         "sent_at",
         "message_id",
         "idempotency_key",
-    ]
+    )
     readonly_fields = fields
     actions = ["send_again"]
 
