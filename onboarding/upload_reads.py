@@ -15,11 +15,15 @@ import hashlib
 import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, cast
 
 from django.db import DatabaseError, connection
 
 from onboarding.models import CallingDomain, Gateway, Tenant, UploadInvitation
 from onboarding.row_reader import RowReader
+
+if TYPE_CHECKING:
+    from django.db.backends.postgresql.operations import DatabaseOperations as PgOperations
 
 INVITATIONS = RowReader(UploadInvitation, "i")
 TENANTS = RowReader(Tenant, "t")
@@ -35,10 +39,13 @@ class _Statement:
 
     name: str  # its name as a prepared statement on PostgreSQL
     sql: str
-    fixed: list[object]
+    fixed: list[Any]
 
     def rows(self, *keys: int) -> list[tuple[object, ...]]:
-        if connection.vendor != "postgresql" or connection.features.uses_server_side_binding:
+        # uses_server_side_binding: PostgreSQL's backend has it, django-stubs 5.2 does not list it
+        if (
+            connection.vendor != "postgresql" or connection.features.uses_server_side_binding  # type: ignore[attr-defined]
+        ):
             # (psycopg's own prepared statements, with server-side binding, are dropped with
             # DEALLOCATE ALL on every rollback, ours with them)
             with connection.cursor() as cursor:
@@ -163,7 +170,7 @@ def _compose() -> _Statements:
     )
     fixed = list(facing_params)
     if connection.vendor == "postgresql":  # literals, so the prepared statement takes keys only
-        facing_sql, fixed = connection.ops.compose_sql(facing_sql, fixed), []
+        facing_sql, fixed = cast("PgOperations", connection.ops).compose_sql(facing_sql, fixed), []
     domain = quote(DOMAINS.alias)
     order = f"{domain}.{quote('created_at')}, {domain}.{quote('id')}"
     invitation_sql = (

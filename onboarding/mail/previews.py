@@ -21,7 +21,7 @@ LINK_PLACEHOLDER = f"{settings.PORTAL_BASE_URL}/upload/[a fresh link is issued w
 DNS_LINK_PLACEHOLDER = f"{settings.PORTAL_BASE_URL}/dns-status/[the tenant's DNS status link]/"
 
 # who receives each kind (domain.md, "Emails"), for the preview's header
-RECIPIENTS = {
+RECIPIENTS: dict[str, str] = {
     EmailKind.DNS_INSTRUCTIONS: "token-upload contacts",
     EmailKind.INITIAL: "token-upload contacts",
     EmailKind.REMINDER: "token-upload contacts",

@@ -10,7 +10,7 @@ takes `now` so tests set the clock instead of waiting.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -161,7 +161,7 @@ def tenant_resume(*, tenant: Tenant, actor: Actor, now: datetime | None = None) 
     """Back to the state it was suspended from. Reminders count the suspension as paused time,
     and a tenant whose DNS verified meanwhile is enabled if staff chose that."""
     now = now or timezone.now()
-    row = (
+    row: Mapping[str, Any] = (
         Tenant.objects.filter(pk=tenant.pk)
         .values("status_before_suspension", "status_changed_at", "invited_at")
         .first()

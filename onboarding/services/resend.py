@@ -45,5 +45,5 @@ def email_send_again(row: OutboundEmail, *, now: datetime | None = None) -> Outb
     now = now or timezone.now()
     with transaction.atomic():
         # the same lock as every other link issuer: one live link per tenant, state re-read
-        tenant = Tenant.objects.select_for_update().get(pk=row.tenant_id)
+        tenant = Tenant.objects.select_for_update().get(pk=row.tenant.pk)
         return compose(tenant, f"{row.kind}:{row.tenant_id}:again:{uuid.uuid4().hex}", now)
