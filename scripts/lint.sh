@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make lint`: ruff (lint and format), the import contracts, and a check that no model change
-# lacks its migration.
+# `make lint`: ruff (lint and format), mypy, the import contracts, and a check that no model
+# change lacks its migration.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -10,6 +10,8 @@ say "ruff check"
 "$VENV/bin/ruff" check .
 say "ruff format --check"
 "$VENV/bin/ruff" format --check .
+say "mypy onboarding portal (django-stubs; the settings get throwaway secrets)"
+"$PY" scripts/typecheck.py onboarding portal
 say "import contracts (lint-imports: imports run one way, layer by layer)"
 "$VENV/bin/lint-imports" --no-cache
 say "makemigrations --check"

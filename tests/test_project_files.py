@@ -261,6 +261,12 @@ def test_ci_runs_the_deploy_check():
     assert '"$PY" scripts/deploy_check.py' in lint
 
 
+def test_ci_runs_mypy_on_the_portal():
+    lint = (REPO_ROOT / "scripts" / "lint.sh").read_text()
+
+    assert '"$PY" scripts/typecheck.py onboarding portal' in lint
+
+
 def test_the_readme_production_environment_passes_check_deploy_at_warning_level():
     result = deploy_check()
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from django.contrib import messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -13,13 +13,27 @@ from onboarding.infra.http import client_ip
 from onboarding.services.audit import Actor
 from onboarding.services.tenant_creation import UniqueConflict
 
+if TYPE_CHECKING:
+    from django.contrib import admin
+    from django.contrib.auth.models import User
+
+    from onboarding.models import Tenant
+
+    # mypy checks a mixin against the ModelAdmin it is mixed into; at run time it stays a plain
+    # class
+    AdminMixinBase = admin.ModelAdmin[Any]
+    TenantAdminMixinBase = admin.ModelAdmin[Tenant]
+else:
+    AdminMixinBase = TenantAdminMixinBase = object
+
 # How often a save is validated again after another staff member took its tenant name or calling
 # domain in between: once shows the clash; more only if yet another save wins each time.
 SAVE_ATTEMPTS = 3
 
 
 def staff_actor(request: HttpRequest) -> Actor:
-    return Actor.staff(request.user, client_ip(request))
+    # the admin's views run for signed-in staff only, never for an anonymous user
+    return Actor.staff(cast("User", request.user), client_ip(request))
 
 
 class ReadOnlyAdminMixin:
@@ -35,7 +49,7 @@ class ReadOnlyAdminMixin:
         return False
 
 
-class ActionPermissionMixin:
+class ActionPermissionMixin(AdminMixinBase):
     """Actions carry `allowed_permissions`; Django then leaves the refused ones out of the menu.
     A forged POST of a refused action would otherwise end in a vague "No action selected" (or, with
     no action left at all, a silent page): say plainly that it was refused, change nothing.
@@ -48,7 +62,9 @@ class ActionPermissionMixin:
             ACTION_CHECKBOX_NAME in request.POST and "_save" not in request.POST
         )
         if name and runs_action and name not in self.get_actions(request):
-            known = {action_name: text for _f, action_name, text in self._get_base_actions()}
+            # _get_base_actions is private to Django, so django-stubs leaves it out
+            base_actions = self._get_base_actions()  # type: ignore[attr-defined]
+            known = {action_name: text for _f, action_name, text in base_actions}
             if name in known:
                 messages.error(
                     request,
@@ -61,7 +77,7 @@ class ActionPermissionMixin:
     def _action_text(self, description: str) -> str:
         """The menu's wording: Django's own descriptions carry %(verbose_name_plural)s."""
         try:
-            return str(description) % model_format_dict(self.opts)  # type: ignore[attr-defined]
+            return str(description) % model_format_dict(self.opts)
         except (KeyError, TypeError, ValueError):
             return str(description)
 

@@ -10,10 +10,11 @@ from django.http import HttpRequest
 from django.template.response import TemplateResponse
 from django.urls import path
 
+from onboarding.admin.common import TenantAdminMixinBase
 from onboarding.selectors import dashboard
 
 
-class DashboardAdminMixin:
+class DashboardAdminMixin(TenantAdminMixinBase):
     """Mixed into TenantAdmin: /admin/onboarding/tenant/dashboard/, linked from the index."""
 
     def get_urls(self) -> list[Any]:

@@ -15,13 +15,13 @@ from onboarding.domain import domain_names
 from onboarding.models import CallingDomain, DnsCheck, DnsVerdict, DomainVerdict, Tenant
 
 # Colours live in static/onboarding/admin.css: the admin's CSP allows no inline style.
-VERDICT_CLASSES = {
+VERDICT_CLASSES: dict[str, str] = {
     DnsVerdict.OK: "verdict-ok",
     DnsVerdict.MISSING: "verdict-act",
     DnsVerdict.MISMATCH: "verdict-act",
     DnsVerdict.UNKNOWN: "verdict-unknown",
 }
-MESSAGE_LEVELS = {
+MESSAGE_LEVELS: dict[str, int] = {
     DomainVerdict.OK: messages.SUCCESS,
     DomainVerdict.CUSTOMER_MUST_ACT: messages.WARNING,
     DomainVerdict.UNKNOWN: messages.WARNING,

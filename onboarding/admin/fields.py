@@ -31,7 +31,8 @@ class LineListField(forms.CharField):
     def split(self, text: str) -> list[str]:
         return [line.strip() for line in text.splitlines() if line.strip()]
 
-    def to_python(self, value: Any) -> list[str]:
+    # A list, not CharField's str: Django lets to_python return the field's own type.
+    def to_python(self, value: Any) -> list[str]:  # type: ignore[override]
         if isinstance(value, list | tuple):
             return [str(item).strip() for item in value if str(item).strip()]
         return self.split(super().to_python(value) or "")
@@ -63,5 +64,11 @@ class EmailListField(LineListField):
                 "Not an email address: %(bad)s. Enter one address per line.",
                 params={"bad": ", ".join(bad)},
             )
+        # repeats go (the first spelling stays), whatever their case
         seen: set[str] = set()
-        value[:] = [a for a in value if not (a.lower() in seen or seen.add(a.lower()))]
+        unique: list[str] = []
+        for address in value:
+            if address.lower() not in seen:
+                seen.add(address.lower())
+                unique.append(address)
+        value[:] = unique

@@ -49,10 +49,10 @@ class GatewayApiKeyAdmin(ActionPermissionMixin, admin.ModelAdmin):
     actions = ["revoke_keys"]
     form = GatewayApiKeyForm
 
-    def get_fields(self, request: HttpRequest, obj: GatewayApiKey | None = None) -> list[str]:
+    def get_fields(self, request: HttpRequest, obj: GatewayApiKey | None = None) -> tuple[str, ...]:
         if obj is None:
-            return ["gateway", "label", "expires_at"]
-        return ["gateway", "key_id", "label", "expires_at", *self.readonly_fields[1:]]
+            return ("gateway", "label", "expires_at")
+        return ("gateway", "key_id", "label", "expires_at", *self.readonly_fields[1:])
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> list[str]:
         # a key never moves to another gateway

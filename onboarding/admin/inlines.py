@@ -83,7 +83,7 @@ class OutboundEmailInline(admin.TabularInline):
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = [
+    fields = (
         "kind",
         "recipients_display",
         "status",
@@ -91,7 +91,7 @@ class OutboundEmailInline(admin.TabularInline):
         "last_error",
         "sent_at",
         "created_at",
-    ]
+    )
     readonly_fields = fields
     ordering = ["-created_at", "-id"]
     verbose_name = "email"

@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.response import TemplateResponse
 
-from onboarding.admin.common import staff_actor
+from onboarding.admin.common import TenantAdminMixinBase, staff_actor
 from onboarding.domain import calling_domains
 from onboarding.models import CallingDomain, Tenant, TenantStatus
 from onboarding.services import changes, domain_moves, lifecycle, offboarding
@@ -36,7 +36,8 @@ class CallingDomainForm(forms.ModelForm):
         fields = ["option", "domain", "meeting_id_length", "prefix", "sfb_additional_gateway"]
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         # only an existing row changes length; a new row with long IDs and a prefix is a typing
         # mistake, which the model's validation reports in the rules' words
         if self.instance.pk is not None and "prefix" in cleaned:
@@ -57,11 +58,11 @@ def is_live(tenant: Tenant | None) -> bool:
     )
 
 
-class LiveTenantAdminMixin:
+class LiveTenantAdminMixin(TenantAdminMixinBase):
     """Mixed into TenantAdmin."""
 
     def has_change_permission(self, request: HttpRequest, obj: Tenant | None = None) -> bool:
-        allowed = super().has_change_permission(request, obj)  # type: ignore[misc]
+        allowed = super().has_change_permission(request, obj)
         if obj is not None and obj.status == TenantStatus.OFFBOARDED:
             return False  # the record stays as it was; reinstating starts a new tenant
         if allowed and is_live(obj):
@@ -124,11 +125,11 @@ class LiveTenantAdminMixin:
             for spec in getattr(request, "_live_new_domains", []):
                 self._move_start(request, tenant, spec)
         except TransitionRefused as refusal:
-            self.message_user(request, refusal.message, messages.ERROR)  # type: ignore[attr-defined]
+            self.message_user(request, refusal.message, messages.ERROR)
         except UniqueConflict:
             raise  # the whole save is rolled back and validated again (admin/common.py)
         except ValidationError as invalid:
-            self.message_user(request, " ".join(invalid.messages), messages.ERROR)  # type: ignore[attr-defined]
+            self.message_user(request, " ".join(invalid.messages), messages.ERROR)
 
     def _report_changes(
         self, request: HttpRequest, tenant: Tenant, result: changes.ChangeResult
@@ -141,9 +142,9 @@ class LiveTenantAdminMixin:
             text = f"{tenant.name}: the token-upload contacts are told to change {listed}."
         else:
             text = f"{tenant.name}: saved; nothing changes in Google Admin."
-        self.message_user(request, text, messages.SUCCESS)  # type: ignore[attr-defined]
+        self.message_user(request, text, messages.SUCCESS)
         for warning in result.warnings:
-            self.message_user(request, warning.message, messages.WARNING)  # type: ignore[attr-defined]
+            self.message_user(request, warning.message, messages.WARNING)
 
     def _move_start(self, request: HttpRequest, tenant: Tenant, spec: CallingDomainSpec) -> None:
         facing = list(tenant.calling_domains.customer_facing())
@@ -155,7 +156,7 @@ class LiveTenantAdminMixin:
         new = domain_moves.domain_move_start(
             tenant=tenant, replaces=facing[0], spec=spec, actor=staff_actor(request)
         )
-        self.message_user(  # type: ignore[attr-defined]
+        self.message_user(
             request,
             f"{new} is added beside {facing[0]}. Switch to it (action 'Switch to the new calling "
             "domain') once it is ready; the customer is told the new values then.",
@@ -175,9 +176,9 @@ class LiveTenantAdminMixin:
             try:
                 operation(item)
             except TransitionRefused as refusal:
-                self.message_user(request, refusal.message, messages.ERROR)  # type: ignore[attr-defined]
+                self.message_user(request, refusal.message, messages.ERROR)
             else:
-                self.message_user(request, done(item), messages.SUCCESS)  # type: ignore[attr-defined]
+                self.message_user(request, done(item), messages.SUCCESS)
 
     @admin.action(
         description="Offboard selected tenants (end the service)", permissions=["offboard_tenant"]
@@ -199,7 +200,7 @@ class LiveTenantAdminMixin:
     def _offboard_confirmation(self, request: HttpRequest, queryset: QuerySet) -> TemplateResponse:
         to_offboard, skipped = offboarding.offboard_split(queryset.order_by("name"))
         context = {
-            **self.admin_site.each_context(request),  # type: ignore[attr-defined]
+            **self.admin_site.each_context(request),
             "title": "Offboard these tenants?",
             "opts": Tenant._meta,
             "to_offboard": [
@@ -236,7 +237,7 @@ class LiveTenantAdminMixin:
         if not waiting.exists():
             self.message_user(
                 request, "No calling domain is waiting for a switch.", messages.WARNING
-            )  # type: ignore[attr-defined]
+            )
         self._each(
             request,
             waiting.select_related("tenant"),
@@ -252,7 +253,7 @@ class LiveTenantAdminMixin:
         actor = staff_actor(request)
         replaced = CallingDomain.objects.in_use().replaced_by_a_switch().filter(tenant__in=queryset)
         if not replaced.exists():
-            self.message_user(request, "No replaced calling domain to retire.", messages.WARNING)  # type: ignore[attr-defined]
+            self.message_user(request, "No replaced calling domain to retire.", messages.WARNING)
         self._each(
             request,
             replaced.select_related("tenant"),

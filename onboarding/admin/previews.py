@@ -14,12 +14,13 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from onboarding.admin.common import TenantAdminMixinBase
 from onboarding.mail import previews
 from onboarding.models import Tenant
 from onboarding.services import changes
 
 
-class EmailPreviewAdminMixin:
+class EmailPreviewAdminMixin(TenantAdminMixinBase):
     """Mixed into TenantAdmin: a preview page per tenant and a link to it."""
 
     def get_urls(self) -> list[Any]:
@@ -28,7 +29,8 @@ class EmailPreviewAdminMixin:
         relaxed = csp_update(settings.ADMIN_CSP_RELAXATIONS["email_previews"])
         preview_url = path(
             "<int:tenant_id>/emails/",
-            self.admin_site.admin_view(relaxed(self.email_previews_view)),
+            # django-csp types its decorators for views that take the request alone
+            self.admin_site.admin_view(relaxed(self.email_previews_view)),  # type: ignore[arg-type]
             name="onboarding_tenant_email_previews",
         )
         return [preview_url, *super().get_urls()]

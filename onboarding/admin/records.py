@@ -106,7 +106,7 @@ class OutboundEmailAdmin(ActionPermissionMixin, admin.ModelAdmin):
     search_fields = ["tenant__name", "recipients__icontains", "subject"]
     list_select_related = ["tenant"]
     date_hierarchy = "created_at"
-    fields = [
+    fields = (
         "kind",
         "tenant",
         "recipients_display",
@@ -119,7 +119,7 @@ class OutboundEmailAdmin(ActionPermissionMixin, admin.ModelAdmin):
         "sent_at",
         "message_id",
         "idempotency_key",
-    ]
+    )
     readonly_fields = fields
     actions = ["send_again"]
 

@@ -16,7 +16,8 @@ from django.http import HttpRequest
 
 from onboarding.models import StaffBackupCodeDevice, StaffTotpDevice
 
-DEVICE_FIELDS = ["user", "name", "confirmed", "created_at", "last_used_at"]
+# a tuple: it stands for list_display, fields and readonly_fields alike, whose types differ
+DEVICE_FIELDS: tuple[str, ...] = ("user", "name", "confirmed", "created_at", "last_used_at")
 
 
 class DeviceAdmin(admin.ModelAdmin):
@@ -42,8 +43,8 @@ class StaffTotpDeviceAdmin(DeviceAdmin):
 
 @admin.register(StaffBackupCodeDevice)
 class StaffBackupCodeDeviceAdmin(DeviceAdmin):
-    list_display = [*DEVICE_FIELDS, "codes_left"]
-    fields = [*DEVICE_FIELDS, "codes_left"]
+    list_display = (*DEVICE_FIELDS, "codes_left")
+    fields = (*DEVICE_FIELDS, "codes_left")
     readonly_fields = fields
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[StaffBackupCodeDevice]:

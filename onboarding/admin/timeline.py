@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from onboarding.admin.common import TenantAdminMixinBase
 from onboarding.models import Tenant
 from onboarding.selectors import timeline
 
@@ -21,7 +22,7 @@ from onboarding.selectors import timeline
 TIMELINE_ON_PAGE = 100
 
 
-class TimelineAdminMixin:
+class TimelineAdminMixin(TenantAdminMixinBase):
     """Mixed into TenantAdmin: the timeline panel and the CSV view."""
 
     def get_urls(self) -> list[Any]:

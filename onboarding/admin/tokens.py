@@ -10,13 +10,13 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.html import format_html, format_html_join
 
-from onboarding.admin.common import staff_actor, user_may
+from onboarding.admin.common import TenantAdminMixinBase, staff_actor, user_may
 from onboarding.models import Tenant
 from onboarding.services import tokens
 from onboarding.services.audit import TransitionRefused
 
 
-class TokenAdminMixin:
+class TokenAdminMixin(TenantAdminMixinBase):
     """Mixed into TenantAdmin: a read-only token panel and two actions."""
 
     def has_issue_upload_link_permission(self, request: HttpRequest) -> bool:

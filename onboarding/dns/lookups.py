@@ -13,6 +13,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import dns.exception
 import dns.flags
@@ -111,7 +112,8 @@ class Lookup:
                 answer.rdatas = direct
                 return answer
             try:
-                chain = response.resolve_chaining()
+                # dnspython types every reply as a Message; a reply to a query is a QueryMessage
+                chain = cast(dns.message.QueryMessage, response).resolve_chaining()
             except dns.message.ChainTooLong:
                 answer.broken = "the CNAME chain is too long"
                 return answer

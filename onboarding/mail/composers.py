@@ -142,6 +142,7 @@ def reminder_queue(
     tenant: Tenant, idempotency_key: str, step: int, now: datetime, *, link: UploadLink
 ) -> OutboundEmail:
     """A reminder with a fresh link (the earlier link stops working, and the email says so)."""
+    assert tenant.invited_at is not None  # reminders go to invited tenants only
     return email_queue(
         kind=EmailKind.REMINDER,
         idempotency_key=idempotency_key,

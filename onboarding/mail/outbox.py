@@ -60,7 +60,7 @@ def render(kind: str, context: dict[str, Any]) -> RenderedEmail:
         "portal_base_url": settings.PORTAL_BASE_URL,
         **context,
     }
-    subject = render_to_string(f"emails/{kind}/subject.txt", context)
+    subject: str = render_to_string(f"emails/{kind}/subject.txt", context)
     # one line, whatever a template or a tenant name holds: no header can be smuggled in
     subject = " ".join(subject.split())
     return RenderedEmail(

@@ -47,19 +47,25 @@ def backup_code_digest(code: str) -> str:
 class StaffTotpDevice(TimestampMixin, ThrottlingMixin, Device):
     """An authenticator app (TOTP, RFC 6238) whose key is stored encrypted."""
 
-    key_ciphertext = models.TextField(
+    key_ciphertext: models.TextField[str, str] = models.TextField(
         editable=False, help_text="The secret key, encrypted with the token keys."
     )
-    step = models.PositiveSmallIntegerField(default=30, help_text="Seconds per code.")
-    t0 = models.BigIntegerField(default=0, help_text="Unix time at which steps are counted from.")
-    digits = models.PositiveSmallIntegerField(default=6, help_text="Digits in a code.")
-    tolerance = models.PositiveSmallIntegerField(
+    step: models.PositiveSmallIntegerField[int, int] = models.PositiveSmallIntegerField(
+        default=30, help_text="Seconds per code."
+    )
+    t0: models.BigIntegerField[int, int] = models.BigIntegerField(
+        default=0, help_text="Unix time at which steps are counted from."
+    )
+    digits: models.PositiveSmallIntegerField[int, int] = models.PositiveSmallIntegerField(
+        default=6, help_text="Digits in a code."
+    )
+    tolerance: models.PositiveSmallIntegerField[int, int] = models.PositiveSmallIntegerField(
         default=1, help_text="Steps before or after now that are still accepted."
     )
-    drift = models.SmallIntegerField(
+    drift: models.SmallIntegerField[int, int] = models.SmallIntegerField(
         default=0, help_text="Steps the authenticator app's clock is known to be off by."
     )
-    last_t = models.BigIntegerField(
+    last_t: models.BigIntegerField[int, int] = models.BigIntegerField(
         default=-1,
         help_text="The time step of the last accepted code; only later steps are accepted.",
     )

@@ -48,7 +48,9 @@ class Median(Aggregate):
     template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
     allow_distinct = False
 
-    def as_sql(self, compiler: Any, db: Any, **extra_context: Any) -> tuple[str, Any]:
+    # django-stubs gives Aggregate.as_sql Func's signature; Django's own takes only compiler,
+    # connection and **extra_context, as this one does
+    def as_sql(self, compiler: Any, db: Any, **extra_context: Any) -> tuple[str, Any]:  # type: ignore[override]
         if db.vendor != "postgresql":
             raise NotSupportedError("Median needs PostgreSQL's percentile_cont.")
         return super().as_sql(compiler, db, **extra_context)
@@ -80,7 +82,7 @@ def activation_durations(*, now: datetime) -> QuerySet:
 
 
 def medians_in_database(*, now: datetime) -> list[MedianFigure]:
-    aggregates = {}
+    aggregates: dict[str, Aggregate] = {}
     for days in MEDIAN_WINDOWS_DAYS:
         in_window = Q(created_at__gt=now - timedelta(days=days))
         aggregates[f"median_{days}"] = Median(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import cast
 
 from django.conf import settings
 from django.db.models import Case, Count, F, Q, QuerySet, When
@@ -221,7 +222,8 @@ def _invitation_emails_by_tenant(tenant_ids: QuerySet) -> dict[int, list[Outboun
     )
     by_tenant: dict[int, list[OutboundEmail]] = defaultdict(list)
     for email in emails:
-        by_tenant[email.tenant_id].append(email)
+        # the filter above reads emails of tenants only: tenant_id is never NULL here
+        by_tenant[cast(int, email.tenant_id)].append(email)
     return by_tenant
 
 

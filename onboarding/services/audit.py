@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from onboarding.models import ActorKind, AuditAction, AuditEvent, Tenant
@@ -26,12 +26,12 @@ class Actor:
     """Who causes a change: a staff user, the holder of a customer link, or the system."""
 
     kind: str
-    user: AbstractBaseUser | None = None
+    user: User | None = None
     ip_address: str | None = None
     label: str = ""
 
     @classmethod
-    def staff(cls, user: AbstractBaseUser, ip_address: str | None = None) -> Actor:
+    def staff(cls, user: User, ip_address: str | None = None) -> Actor:
         return cls(ActorKind.STAFF, user, ip_address, user.get_username())
 
     @classmethod

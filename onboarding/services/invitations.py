@@ -159,7 +159,9 @@ def _find(signed: str) -> tuple[UploadInvitation | None, list[CallingDomain]]:
     )
     if invitation is None or not hmac.compare_digest(invitation.nonce_hash, _hash(nonce)):
         return None, []
-    return invitation, invitation.tenant.customer_facing_domains
+    # the Prefetch above put them there
+    domains: list[CallingDomain] = invitation.tenant.customer_facing_domains  # type: ignore[attr-defined]
+    return invitation, domains
 
 
 def invitation_consume(invitation: UploadInvitation, *, now: datetime | None = None) -> bool:

@@ -11,7 +11,7 @@ takes `now` so tests set the clock instead of waiting.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -244,7 +244,7 @@ def tenant_resume(*, tenant: Tenant, actor: Actor, now: datetime | None = None) 
     return resumed
 
 
-def _reminders_paused(row: dict[str, Any], now: datetime) -> dict[str, Any]:
+def _reminders_paused(row: Mapping[str, Any], now: datetime) -> dict[str, Any]:
     """Reminders count from the invitation: the suspension is moved out of that time."""
     changes: dict[str, Any] = {"status_before_suspension": ""}
     if row["invited_at"] and row["status_changed_at"]:

@@ -15,16 +15,17 @@ from onboarding.services import link_emails
 
 def reminder_key(tenant: Tenant, step: int) -> str:
     # the invitation cycle is part of the key: a revoked token starts the reminders afresh
+    assert tenant.invited_at is not None  # reminders go to invited tenants only
     return f"reminder:{tenant.pk}:{int(tenant.invited_at.timestamp())}:{step}"
 
 
 def due_step(tenant: Tenant, *, now: datetime) -> int | None:
     """The latest reminder step whose day has come (1-based), if any."""
     days = sorted(settings.REMINDER_AFTER_DAYS)
+    invited_at = tenant.invited_at
+    assert invited_at is not None  # reminders go to invited tenants only
     reached = [
-        step
-        for step, day in enumerate(days, start=1)
-        if tenant.invited_at + timedelta(days=day) <= now
+        step for step, day in enumerate(days, start=1) if invited_at + timedelta(days=day) <= now
     ]
     return reached[-1] if reached else None
 

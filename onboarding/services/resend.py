@@ -48,7 +48,7 @@ def email_send_again(row: OutboundEmail, *, now: datetime | None = None) -> Outb
     now = now or timezone.now()
     with transaction.atomic():
         # the same lock as every other link issuer: one live link per tenant, state re-read
-        tenant = Tenant.objects.select_for_update().get(pk=row.tenant_id)
+        tenant = Tenant.objects.select_for_update().get(pk=row.tenant.pk)
         if row.kind in CARRY_AN_UPLOAD_LINK and not lifecycle.is_allowed(
             Operation.ISSUE_UPLOAD_LINK, tenant.status
         ):

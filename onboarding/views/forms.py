@@ -52,7 +52,8 @@ class UploadForm(forms.Form):
         )
 
     def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
+        super().clean()
+        cleaned = self.cleaned_data
         for name, calling_domain in self.prefix_domains.items():
             typed = (cleaned.get(name) or "").strip()
             if name in cleaned and typed != calling_domain.prefix:

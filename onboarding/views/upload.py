@@ -78,6 +78,7 @@ def upload(request: HttpRequest, signed: str) -> HttpResponse:
     form = UploadForm(request.POST, calling_domains=domains)
     if not form.is_valid():
         return _upload_page(request, check, domains, form, status=400)
+    assert check.invitation is not None  # every outcome but NOT_FOUND carries its invitation
     try:
         tokens.token_store(
             invitation=check.invitation,
@@ -101,6 +102,7 @@ def request_new_link(request: HttpRequest, signed: str) -> HttpResponse:
         return redirect("upload", signed=signed)  # this link still works: nothing to replace
     if check.outcome not in NEW_LINK_OUTCOMES:
         return render_outcome(request, check, signed)
+    assert check.invitation is not None  # every outcome but NOT_FOUND carries its invitation
     try:
         tokens.customer_link_request(
             invitation=check.invitation, actor=Actor.customer(client_ip(request))
@@ -119,8 +121,10 @@ def render_outcome(request: HttpRequest, check: LinkCheck, signed: str) -> HttpR
     context["signed"] = signed
     context["can_ask_for_new_link"] = check.outcome in NEW_LINK_OUTCOMES
     if check.outcome is LinkOutcome.USED:
+        assert check.tenant is not None  # every outcome but NOT_FOUND carries its invitation
         context["status"] = customer_status.tenant_status_view(check.tenant)
     if check.outcome is LinkOutcome.REVOKED:
+        assert check.tenant is not None
         context["newest_link_sent_at"] = invitations.newest_link_sent_at(check.tenant)
     return render(
         request, OUTCOME_TEMPLATES[check.outcome], context, status=check.outcome.http_status
@@ -139,6 +143,7 @@ def _upload_page(
     status: int = 200,
 ) -> HttpResponse:
     tenant = check.tenant
+    assert tenant is not None  # the page is shown for a VALID link only
     context = {
         **_base_context(check),
         "form": form,

@@ -20,7 +20,7 @@ from onboarding.dns import lookups, verdicts
 from onboarding.domain import domain_names
 from onboarding.models import CallingDomain, DnsVerdict, DomainVerdict, Gateway
 
-EXIT_CODES = {
+EXIT_CODES: dict[str, int] = {
     DomainVerdict.OK: 0,
     DomainVerdict.CUSTOMER_MUST_ACT: 3,
     DomainVerdict.UNKNOWN: 4,
