@@ -1,6 +1,6 @@
 """The tenant admin's live-tenant side: edits of an invited or active tenant go through
-`changes.py` (so the customer is told what to change), and the actions that move, switch,
-retire, offboard and reinstate. Thin callers: every rule is in changes.py and offboarding.py."""
+`services/changes.py` (so the customer is told what to change), and the actions that move, switch,
+retire, offboard and reinstate. Thin callers: every rule is in services/."""
 
 from __future__ import annotations
 

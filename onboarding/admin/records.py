@@ -1,7 +1,8 @@
 """The staff side: tenants, their calling domains, gateways and the audit trail.
 
-Every state change goes through `lifecycle.py`; every rule through `rules.py` (via model and
-formset validation), so the admin cannot disagree with the management commands.
+Every state change goes through `services/` (the transition table in `lifecycle.py`); every
+rule through `domain/` (via model and formset validation), so the admin cannot disagree with
+the management commands.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """When an own domain is checked next, and what its verdict sets off (domain.md, "DNS for own
 domains"): backoff while unverified, a daily re-check once verified, drift after failures in
-a row. Pure rules: the sweeper (dns_checks.py) reads the state and writes the outcome."""
+a row. Pure rules: the sweeper (sweep.py) reads the state and writes the outcome."""
 
 from __future__ import annotations
 

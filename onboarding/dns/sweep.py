@@ -4,7 +4,7 @@ The beat sweeper runs every minute. It claims due domains with SELECT ... FOR UP
 and moves their `next_check_at` forward in the same transaction, so two sweepers (or a slow
 sweep and the next) never check a domain twice. Lookups run in a bounded thread pool; only the
 calling thread touches the database, writing verdicts in batches. The schedule's rules live in
-dns_schedule.py; the rare consequences (verified, drift, still unverified after 7 days) in
+schedule.py; the rare consequences (verified, drift, still unverified after 7 days) in
 notices.py, through lifecycle.py and the outbox.
 
 The lookups are CPU-bound in Python (the GIL), so every CPU second this thread spends is one the

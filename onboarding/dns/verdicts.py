@@ -1,7 +1,7 @@
 """DNS for own domains (domain.md, "DNS for own domains"): the records a calling domain must
 publish, and a verdict per record from looking them up.
 
-The lookups (dns_lookup.py) go straight to the servers that decide: the domain's authoritative
+The lookups (lookups.py) go straight to the servers that decide: the domain's authoritative
 servers, or the servers named in DNS_NAMESERVERS. A customer's fix is then seen at once, not
 after a recursive resolver's negative-cache time. Nothing here touches the database: callers
 pass in what a check needs, so the sweeper can run many checks in threads.

@@ -1,7 +1,6 @@
 """Domain names as staff type them, turned into the one form everything stores and looks up.
 
-Pure functions like the rest of the rulebook; `rules.py` re-exports them, so callers may import
-them from either module.
+Pure functions like the rest of the rulebook; `calling_domains.py` builds on them.
 """
 
 from __future__ import annotations

@@ -77,7 +77,7 @@ class CallingDomain(UniqueNameCheckedInClean, models.Model):
     )
     ownership_code = models.CharField(max_length=64, default=new_ownership_code, editable=False)
     verified_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # DNS checks of own domains (onboarding/dns_checks.py): when the next one is due (null: none)
+    # DNS checks of own domains (onboarding/dns/sweep.py): when the next one is due (null: none)
     next_check_at = models.DateTimeField(null=True, blank=True, editable=False)
     # since when the domain waits for verification; drives the 7-day staff email
     dns_pending_since = models.DateTimeField(null=True, blank=True, editable=False)
@@ -90,9 +90,9 @@ class CallingDomain(UniqueNameCheckedInClean, models.Model):
     not_verified_notified_at = models.DateTimeField(null=True, blank=True, editable=False)
     # set when the tenant is offboarded or staff retire the domain; frees the name for others
     retired_at = models.DateTimeField(null=True, blank=True, editable=False)
-    # A move to another calling domain (changes.py): the new domain `replaces` the old one and
-    # waits beside it until staff switch (`switched_at`); the old one keeps working for the
-    # gateway until staff retire it.
+    # A move to another calling domain (services/domain_moves.py): the new domain `replaces`
+    # the old one and waits beside it until staff switch (`switched_at`); the old one keeps
+    # working for the gateway until staff retire it.
     replaces = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,

@@ -105,7 +105,8 @@ class Tenant(UniqueNameCheckedInClean, models.Model):
 
     class Meta:
         ordering = ["name"]
-        # Checked by the admin's actions and views; the staff roles (onboarding/roles.py) grant them
+        # Checked by the admin's actions and views; the staff roles (services/staff_roles.py)
+        # grant them
         permissions = [
             ("enable_tenant", "Can enable tenants (send the upload invitation)"),
             ("suspend_tenant", "Can suspend and resume tenants"),

@@ -12,7 +12,7 @@ class UniqueNameCheckedInClean:
     Validation's own check of the unique constraint runs a moment later and would repeat it with
     vaguer words, keyed to no field, when another staff member's save commits in between. So it
     is left out; that late clash reaches the constraint at insert instead, and
-    `tenant_creation.py` answers it with clean()'s words.
+    `services/tenant_creation.py` answers it with clean()'s words.
     """
 
     unique_name_field: ClassVar[str]
