@@ -4,7 +4,8 @@ Validation runs before the insert, so another staff member can save the same ten
 calling domain in between; the database's unique constraint then refuses ours. That loser gets
 the same `ValidationError` validation would have given (as a `UniqueConflict`), never a 500.
 
-`lifecycle.py` re-exports the public names here; import them from either module.
+`tenant_create_from` is the one creation path: `tenant_create` (commands, reinstating, tests)
+and the admin's add form both end there.
 """
 
 from __future__ import annotations
