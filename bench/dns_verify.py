@@ -24,7 +24,6 @@ own process): on a small machine a costly server, not the client, would set the 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import resource
@@ -38,126 +37,16 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import fresh_database  # noqa: E402 (needs ROOT on the path)
+from bench.dns_bench_server import (  # noqa: E402
+    EDNS_PAYLOAD,
+    DnsServerProcess,
+    domain_name,
+    ownership_code,
+    questions,
+)
 
 BENCH_DATABASE = "portal_bench_dns"
 DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{BENCH_DATABASE}"
-SRV_RECORDS = (("_sips._tcp", 5061), ("_sip._tcp", 5060), ("_h323cs._tcp", 1720))
-EDNS_PAYLOAD = 1232  # as onboarding/dns.py asks, so both sides send identical queries
-
-
-def domain_name(number: int) -> str:
-    return f"d{number}.bench.test"
-
-
-def ownership_code(number: int) -> str:
-    return f"{number:032x}"
-
-
-def questions(number: int) -> list[tuple[str, str]]:
-    domain = domain_name(number)
-    srv = [(f"{label}.{domain}.", "SRV") for label, _port in SRV_RECORDS]
-    return [*srv, (f"_pexip-verification.{domain}.", "TXT")]
-
-
-# The DNS server (a child process) ---------------------------------------------------------------
-
-
-def serve(domains: int, delay: float, target: str) -> None:
-    """Answer every expected question from precomputed wire bytes after `delay` seconds."""
-    import dns.flags
-    import dns.message
-    import dns.rrset
-
-    answers: dict[bytes, bytes] = {}
-    for number in range(domains):
-        for (name, rdtype), data in zip(
-            questions(number), _record_data(number, target), strict=True
-        ):
-            query = dns.message.make_query(name, rdtype, use_edns=0, payload=EDNS_PAYLOAD)
-            response = dns.message.make_response(query)
-            response.flags |= dns.flags.AA
-            response.answer.append(dns.rrset.from_text(name, 60, "IN", rdtype, data))
-            wire = query.to_wire()
-            answers[wire[12 : 12 + _question_length(wire)]] = response.to_wire()[2:]
-
-    class Answerer(asyncio.DatagramProtocol):
-        answered = 0
-
-        def connection_made(self, transport: asyncio.DatagramTransport) -> None:
-            self.transport = transport
-
-        def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-            template = answers.get(data[12 : 12 + _question_length(data)])
-            if template is not None:
-                Answerer.answered += 1
-                loop.call_later(delay, self.transport.sendto, data[:2] + template, addr)
-
-    loop = asyncio.new_event_loop()
-    transport, _protocol = loop.run_until_complete(
-        loop.create_datagram_endpoint(Answerer, local_addr=("127.0.0.1", 0))
-    )
-    port = transport.get_extra_info("sockname")[1]
-    print(f"ready {port}", flush=True)
-
-    def commands() -> None:  # "count": answers and CPU seconds so far; end of input: stop
-        for line in sys.stdin:
-            if line.strip() == "count":
-                print(Answerer.answered, cpu_seconds(), flush=True)
-        loop.call_soon_threadsafe(loop.stop)
-
-    threading.Thread(target=commands, daemon=True).start()
-    loop.run_forever()
-
-
-def _record_data(number: int, target: str) -> list[str]:
-    srv = [f"10 10 {port} {target}." for _label, port in SRV_RECORDS]
-    return [*srv, f'"pexip-verification={ownership_code(number)}"']
-
-
-def _question_length(wire: bytes) -> int:
-    """Bytes of the question (name, type, class) that starts at offset 12."""
-    offset = 12
-    while wire[offset]:
-        offset += wire[offset] + 1
-    return offset + 1 + 4 - 12
-
-
-class DnsServerProcess:
-    def __init__(self, domains: int, delay_ms: float, target: str) -> None:
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                __file__,
-                "--child",
-                "server",
-                "--domains",
-                str(domains),
-                "--delay-ms",
-                str(delay_ms),
-                "--target",
-                target,
-            ],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        ready = self.process.stdout.readline().split()
-        if not ready or ready[0] != "ready":
-            raise RuntimeError("the benchmark DNS server did not start")
-        self.port = int(ready[1])
-
-    def counters(self) -> tuple[int, float]:
-        """Answers sent and CPU seconds used so far."""
-        self.process.stdin.write("count\n")
-        self.process.stdin.flush()
-        answered, cpu = self.process.stdout.readline().split()
-        return int(answered), float(cpu)
-
-    def stop(self) -> None:
-        self.process.stdin.close()
-        self.process.wait(timeout=30)
-
-
 # The two clients (child processes) ---------------------------------------------------------------
 
 
@@ -426,7 +315,7 @@ def main() -> None:
     parser.add_argument("--pool", type=int, default=100, help="DNS_CHECK_CONCURRENCY")
     parser.add_argument("--repeat", type=int, default=3, help="runs of each; the best counts")
     parser.add_argument(
-        "--child", choices=["fresh", "setup", "server", "portal", "floor"], help=argparse.SUPPRESS
+        "--child", choices=["fresh", "setup", "portal", "floor"], help=argparse.SUPPRESS
     )
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--target", help=argparse.SUPPRESS)
@@ -436,8 +325,6 @@ def main() -> None:
         fresh_database(BENCH_DATABASE)
     elif args.child == "setup":
         print(json.dumps({"target": setup(args.domains[0])}))
-    elif args.child == "server":
-        serve(args.domains[0], args.delay_ms / 1000, args.target)
     elif args.child == "portal":
         print(json.dumps(portal_run(args.pool)))
     elif args.child == "floor":
