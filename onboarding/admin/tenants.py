@@ -10,6 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -39,7 +40,7 @@ from onboarding.models import (
 )
 from onboarding.services import audit, lifecycle, tenant_creation
 from onboarding.services.audit import TransitionRefused
-from onboarding.services.tenant_creation import tenant_save
+from onboarding.services.tenant_creation import UniqueConflict, tenant_save
 
 
 @admin.register(Tenant)
@@ -290,9 +291,17 @@ class TenantAdmin(
         tenant = form.instance
         for calling_domain in domains:
             calling_domain.tenant = tenant
-        tenant_creation.tenant_create_from(
-            tenant=tenant, domains=domains, actor=staff_actor(request)
-        )
+        try:
+            tenant_creation.tenant_create_from(
+                tenant=tenant, domains=domains, actor=staff_actor(request)
+            )
+        except UniqueConflict:
+            raise
+        except ValidationError as changed_meanwhile:
+            # The forms validated the same rules a moment ago, so another staff member saved a
+            # clashing name or domain since: validate the forms again (the mixin), which shows
+            # it as the usual form error.
+            raise UniqueConflict(changed_meanwhile.messages) from changed_meanwhile
         # what formset.save() would have noted, for the admin's change message
         domains_formset.new_objects, domains_formset.changed_objects = domains, []
         domains_formset.deleted_objects = []
