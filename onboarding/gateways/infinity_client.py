@@ -350,7 +350,7 @@ def _node_errors(
                 walk(item, key)
         elif value is not None:
             text = _scrub(str(value), secrets)[:_MAX_ERROR_TEXT]
-            if key in (None, "error", "error_message", "__all__", "non_field_errors"):
+            if key is None or key in ("error", "error_message", "__all__", "non_field_errors"):
                 messages.append(text)
             else:
                 field_errors.setdefault(key, []).append(text)
