@@ -79,10 +79,6 @@ class _Response(Exception):
         self.status, self.body, self.headers = status, body, headers or {}
 
 
-class _Drop(Exception):
-    pass
-
-
 class InfinityDouble:
     def __init__(self, *, username: str = "portal-provisioner", max_limit: int = DEFAULT_MAX_LIMIT):
         self.username = username
@@ -252,27 +248,33 @@ class InfinityDouble:
             body = ValueError
         token_in_body = isinstance(body, dict) and bool(body.get("token"))
         del raw  # the body, token included, goes no further than this request
-        status: int | None = None
-        try:
-            try:
-                delay, drop, fail = self._take_faults()
-                if delay:
-                    time.sleep(delay)
-                if drop:
-                    raise _Drop
-                if fail is not None:
-                    raise _Response(fail[0], {"error": "fault switched on in the test"}, fail[1])
-                self._authenticate(handler.headers.get("Authorization", ""))
-                raise self._route(handler.command, split.path, split.query, body)
-            except _Response as answer:
-                status = answer.status
-                handler.answer(answer, location_host=f"https://127.0.0.1:{self.port}")
-        except _Drop:
+        answer = self._answer_for(handler, split.path, split.query, body)
+        # Logged before the client hears anything, so a test that reads the log (or resets the
+        # double) right after its request returns always finds that request there.
+        record = RequestRecord(
+            handler.command, split.path, split.query, answer and answer.status, token_in_body
+        )
+        with self._lock:
+            self.log.append(record)
+        if answer is None:
             handler.drop()
-        finally:
-            record = RequestRecord(handler.command, split.path, split.query, status, token_in_body)
-            with self._lock:
-                self.log.append(record)
+        else:
+            handler.answer(answer, location_host=f"https://127.0.0.1:{self.port}")
+
+    def _answer_for(self, handler: _Handler, path: str, query: str, body: Any) -> _Response | None:
+        """The answer to send, or None to drop the connection without one."""
+        delay, drop, fail = self._take_faults()
+        if delay:
+            time.sleep(delay)
+        if drop:
+            return None
+        if fail is not None:
+            return _Response(fail[0], {"error": "fault switched on in the test"}, fail[1])
+        try:
+            self._authenticate(handler.headers.get("Authorization", ""))
+        except _Response as refused:
+            return refused
+        return self._route(handler.command, path, query, body)
 
     def _authenticate(self, header: str) -> None:
         scheme, _, encoded = header.partition(" ")
@@ -354,6 +356,9 @@ class InfinityDouble:
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default backlog of 5 makes a burst of connections wait for SYN retries
+    # (a second or more): workers provisioning in parallel must not see that.
+    request_queue_size = 128
     double: InfinityDouble
 
     def handle_error(self, request, client_address) -> None:
