@@ -17,6 +17,10 @@ What it does, and where the behaviour comes from (learned from, never copied):
 - Deleting a token a rule still references answers 400 with `{"gms_access_token": {"__all__":
   [...]}}`. What Infinity answers is not documented anywhere we found; 400 is our choice.
 
+Chosen where no source settled it: unknown fields are refused (`["Unknown field."]`); the
+page-size cap (`max_limit`, 500 by default); `Location` absolute (`location_absolute = False`
+gives the path); the licence message's wording; ids never reused, even across `reset()`.
+
 Fault switches (each counts requests as they arrive, before authentication, as a proxy or an
 overloaded node would): `fail_next`, `throttle_next` (429 + Retry-After), `slow`, `drop_next`,
 `licence_full`, and edits "by hand" (`add_by_hand`, `edit_by_hand`, `delete_by_hand`).
