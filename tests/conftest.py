@@ -269,3 +269,25 @@ def browser_type_launch_args(browser_type_launch_args):
             "--no-first-run",
         ],
     }
+
+
+# Pexip Infinity's Management Node ------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def infinity_node_server():
+    from tests.infinity_double import InfinityDouble
+
+    node = InfinityDouble().start()
+    yield node
+    node.stop()
+
+
+@pytest.fixture
+def infinity_node(infinity_node_server):
+    """A test double of Pexip Infinity's Management Node over HTTPS on loopback, emptied and
+    with every fault off for each test. Give the portal `base_url`, `username`, `password` and
+    `ca_bundle` (the CA of this test run); see tests/infinity_double.py for the switches."""
+    infinity_node_server.reset()
+    yield infinity_node_server
+    infinity_node_server.reset()
