@@ -169,3 +169,22 @@ def test_a_drift_flag_holds_the_confirmation_back():
     )
 
     assert tokens.own_domains_ready(tenant) is False
+
+
+# The salts links already in customers' inboxes were signed with: a release never changes them.
+
+
+def test_a_dns_status_link_signed_with_the_published_salt_still_opens(client):
+    tenant = own_tenant()
+    signed = signing.TimestampSigner(salt="onboarding.dns-status").sign_object({"t": tenant.pk})
+
+    assert client.get(f"/dns-status/{signed}/").status_code == 200
+
+
+def test_upload_links_are_signed_with_the_published_salt():
+    issued = invitations.invitation_issue(tenant=own_tenant())
+    signed = issued.url.rstrip("/").rsplit("/", 1)[1]
+
+    payload = signing.TimestampSigner(salt="onboarding.upload-link").unsign_object(signed)
+
+    assert payload["i"] == issued.invitation.pk

@@ -194,7 +194,7 @@ def newest_link_sent_at(tenant: Tenant) -> datetime | None:
 
 # The DNS status page's link ----------------------------------------------------------------------
 
-DNS_STATUS_SALT = "onboarding.dns.verdicts-status"
+DNS_STATUS_SALT = "onboarding.dns-status"
 
 
 def dns_status_url(tenant: Tenant) -> str:
