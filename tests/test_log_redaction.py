@@ -148,3 +148,10 @@ def test_no_spelling_of_a_link_puts_its_signature_into_gunicorns_output(gunicorn
         for part in secret.split(":"):
             assert part not in output
             assert percent_encode_all(part) not in output
+
+
+@pytest.mark.parametrize("unit", ["a", "%41", "a1_-", "eyJ", "ab:"])
+def test_a_long_run_without_a_signed_value_is_left_alone(unit):
+    line = unit * (8_000 // len(unit))
+
+    assert redact(line) == line
