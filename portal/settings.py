@@ -91,8 +91,6 @@ MIDDLEWARE = [
     # request ids first so every later line carries one; static files before sessions; the CSP
     # header on every response.
     "onboarding.infra.request_ids.RequestIdMiddleware",
-    # a form body Django cannot read answers 400 here, before the CSRF check reads it
-    "onboarding.infra.http.UnreadableBodyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -108,6 +106,9 @@ MIDDLEWARE = [
     "onboarding.infra.staff_sessions.StaffSessionExpiryMiddleware",
     # lets the history rows name the staff user
     "simple_history.middleware.HistoryRequestMiddleware",
+    # a form body Django cannot read answers 400 here: before any view middleware (the CSRF
+    # check reads the body), and inside the others, so the page gets every security header
+    "onboarding.infra.http.UnreadableBodyMiddleware",
     # turns a lockout into its page and must be last
     "axes.middleware.AxesMiddleware",
 ]

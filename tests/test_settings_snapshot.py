@@ -13,7 +13,6 @@ from django.conf import settings
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "onboarding.infra.request_ids.RequestIdMiddleware",
-    "onboarding.infra.http.UnreadableBodyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "csp.middleware.CSPMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -26,6 +25,7 @@ MIDDLEWARE = [
     "django_ratelimit.middleware.RatelimitMiddleware",
     "onboarding.infra.staff_sessions.StaffSessionExpiryMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
+    "onboarding.infra.http.UnreadableBodyMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 

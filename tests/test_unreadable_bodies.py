@@ -117,6 +117,8 @@ def test_a_latin1_form_body_gets_the_portals_400_page(paths, logged_errors):
     assert response.status_code == 400
     assert "could not read" in response.content.decode()
     assert response["Cache-Control"] == "no-store"
+    assert "default-src 'self'" in response["Content-Security-Policy"]
+    assert response["X-Frame-Options"] == "DENY"
     assert logged_errors == []
 
 
