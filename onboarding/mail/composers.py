@@ -48,11 +48,13 @@ AUDIENCE = {
 
 def recipients_for(kind: str, tenant: Tenant | None) -> list[str]:
     audience = AUDIENCE[EmailKind(kind)]
-    if audience == Audience.TOKEN_UPLOAD_CONTACTS and tenant is not None:
+    if audience == Audience.STAFF:
+        return list(settings.STAFF_NOTIFICATION_EMAILS)
+    if tenant is None:
+        raise ValueError(f"A {EmailKind(kind).label} email goes to a tenant's contacts: name it.")
+    if audience == Audience.TOKEN_UPLOAD_CONTACTS:
         return tenant.token_upload_recipients
-    if audience == Audience.SERVICE_NOTIFICATION_CONTACTS and tenant is not None:
-        return tenant.service_notification_recipients
-    return list(settings.STAFF_NOTIFICATION_EMAILS)
+    return tenant.service_notification_recipients
 
 
 def tenant_context(tenant: Tenant, domains: list[CallingDomain] | None = None) -> dict[str, Any]:

@@ -256,10 +256,12 @@ def tenant_mark_offboarded(
     *, tenant: Tenant, actor: Actor, now: datetime | None = None
 ) -> AuditEvent:
     """The offboarding transition itself, inside the caller's transaction; what ends with it is
-    offboarding.py's (tenant_offboard)."""
+    offboarding.py's (tenant_offboard), which reads the tenant back when all of it is done."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("tenant_mark_offboarded needs the caller's transaction")
     now = now or timezone.now()
     current = _locked_status(tenant, Operation.OFFBOARD)
-    changes, event = _move(
+    _changes, event = _move(
         tenant,
         current,
         S.OFFBOARDED,
@@ -268,7 +270,6 @@ def tenant_mark_offboarded(
         now,
         updates={"offboarded_at": now, "status_before_suspension": ""},
     )
-    _applied(tenant, changes)
     return event
 
 
