@@ -327,3 +327,23 @@ def test_two_callers_racing_with_one_key_record_one_email_and_both_get_it():
     assert all(isinstance(result, int) for result in results), results
     assert results[0] == results[1]
     assert OutboundEmail.objects.filter(idempotency_key="confirmation:race").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_sweeps_at_once_queue_each_lost_email_once(monkeypatch, settings):
+    """Two beats by mistake: both sweeps see the same lost rows; the claim lets one queue each."""
+    tenant = make_tenant()
+    rows = [queue_initial(tenant, key=f"lost:{n}") for n in range(40)]
+    OutboundEmail.objects.filter(pk__in=[r.pk for r in rows]).update(queued_at=None)
+    queued: list[int] = []
+    monkeypatch.setattr(mail, "enqueue_send", lambda ids: queued.extend(ids) or True)
+    now = timezone.now()
+
+    for _round in range(5):
+        OutboundEmail.objects.update(queued_at=None)
+        queued.clear()
+        run_together(
+            lambda: mail.outbox_sweep(now=now),
+            lambda: mail.outbox_sweep(now=now + timedelta(microseconds=1)),
+        )
+        assert sorted(queued) == sorted(r.pk for r in rows)

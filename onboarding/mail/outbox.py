@@ -303,12 +303,19 @@ def outbox_sweep(*, now: datetime | None = None) -> SweepResult:
         status=OutboxStatus.SENDING, lease_until__lt=now
     ).update(status=OutboxStatus.PENDING, claim_token="", lease_until=None, queued_at=None)
     stale = now - settings.OUTBOX_REQUEUE_AFTER
-    due = list(
-        OutboundEmail.objects.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
-        .filter(Q(queued_at__isnull=True) | Q(queued_at__lte=stale))
+    lost = Q(status=OutboxStatus.PENDING, next_attempt_at__lte=now) & (
+        Q(queued_at__isnull=True) | Q(queued_at__lte=stale)
+    )
+    candidates = list(
+        OutboundEmail.objects.filter(lost)
         .order_by("next_attempt_at", "id")
         .values_list("pk", flat=True)[:SWEEP_LIMIT]
     )
-    OutboundEmail.objects.filter(pk__in=due, status=OutboxStatus.PENDING).update(queued_at=now)
+    # Claimed by a conditional UPDATE that marks them with this sweep's own time: a second sweep
+    # running at once (two beats by mistake) finds them no longer lost and queues none of them.
+    OutboundEmail.objects.filter(lost, pk__in=candidates).update(queued_at=now)
+    due = list(
+        OutboundEmail.objects.filter(pk__in=candidates, queued_at=now).values_list("pk", flat=True)
+    )
     requeued = len(due) if due and enqueue_send(due) else 0
     return SweepResult(reclaimed=reclaimed, requeued=requeued)
