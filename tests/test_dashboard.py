@@ -319,6 +319,7 @@ def test_each_jobs_last_beat_is_shown_and_judged_against_its_interval(staff_clie
         "dns_sweeper": ("1 min", "stale"),  # every minute, 3 minutes' allowance
         "reminders": ("15 min", "ok"),
         "token_destroyer": ("1 h", "stale"),  # never beat
+        "contact_eraser": ("1 h", "stale"),  # never beat
     }
     assert "alive" in liveness.caption
 

@@ -25,6 +25,7 @@ PERIODIC_JOBS = {
     "dns_sweeper": "dns-sweeper",
     "reminders": "reminders",
     "token_destroyer": "token-destroyer",
+    "contact_eraser": "contact-eraser",
 }
 
 
