@@ -357,7 +357,7 @@ def test_two_sweepers_running_at_once_never_check_a_domain_twice(dns_server):
     domains = [own_domain(own_tenant(f"T{n}", f"video.t{n}.test")) for n in range(30)]
     for domain in domains:
         publish(dns_server, domain)
-    dns_server.delay = 0.005  # slow answers, so the two sweeps overlap
+    dns_server.resolver.delay = 0.005  # slow answers, so the two sweeps overlap
 
     results = run_at_once(2, lambda: dns_checks.dns_sweep(now=NOW, concurrency=3))
 
