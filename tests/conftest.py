@@ -139,6 +139,22 @@ def test_database_url(transactional_db):
 
 
 @pytest.fixture
+def gunicorn(test_database_url, broker, smtp_sink):
+    """The production web server on the test database, logging JSON at DEBUG (the log tests read
+    every line it writes)."""
+    from tests.services import GunicornServer
+
+    server = GunicornServer(
+        database_url=test_database_url,
+        broker_url=broker.url,
+        email_url=smtp_sink.url,
+        extra_env={"LOG_LEVEL": "DEBUG", "LOG_FORMAT": "json"},
+    ).start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
 def celery_workers(test_database_url, broker, smtp_sink):
     """Start real `celery worker` processes on the test database, the test broker and sink."""
     from tests.services import CeleryWorker

@@ -88,18 +88,6 @@ def test_a_record_whose_request_carries_a_signed_value_in_its_referer_drops_the_
 # Through the real web server ------------------------------------------------------------------
 
 
-@pytest.fixture
-def gunicorn(test_database_url, broker, smtp_sink):
-    server = GunicornServer(
-        database_url=test_database_url,
-        broker_url=broker.url,
-        email_url=smtp_sink.url,
-        extra_env={"LOG_LEVEL": "DEBUG", "LOG_FORMAT": "json"},
-    ).start()
-    yield server
-    server.cleanup()
-
-
 def raw_get(server: GunicornServer, target: str, headers: dict[str, str] | None = None) -> int:
     """Send the request line exactly as given (no client-side normalisation)."""
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)

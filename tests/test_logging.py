@@ -20,7 +20,6 @@ import pytest
 from django.utils import timezone
 
 from onboarding.infra.request_ids import REQUEST_ID_HEADER
-from tests.services import GunicornServer
 from tests.upload_support import link_path, prefix_field, shared_domain_tenant
 
 
@@ -199,18 +198,6 @@ ACTIONS: list[Callable[..., None]] = [
     customer_opens_a_tampered_link,
     staff_signs_in_with_a_second_factor,
 ]
-
-
-@pytest.fixture
-def gunicorn(test_database_url, broker, smtp_sink):
-    server = GunicornServer(
-        database_url=test_database_url,
-        broker_url=broker.url,
-        email_url=smtp_sink.url,
-        extra_env={"LOG_LEVEL": "DEBUG", "LOG_FORMAT": "json"},
-    ).start()
-    yield server
-    server.cleanup()
 
 
 @pytest.mark.services
