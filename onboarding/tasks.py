@@ -7,6 +7,7 @@ wherever this module lives (tests/test_task_names.py pins them).
 from celery import shared_task
 
 from onboarding.dns import sweep
+from onboarding.gateways import provisioning, provisioning_sweep
 from onboarding.mail import outbox
 from onboarding.services import offboarding, reminders, tokens
 from onboarding.services.heartbeats import heartbeat_record
@@ -52,3 +53,31 @@ def erase_offboarded_contacts() -> int:
     erased = offboarding.contacts_erase_due()
     heartbeat_record("contact_eraser")
     return erased
+
+
+@shared_task(name="onboarding.tasks.provision_tenant", ignore_result=True)
+def provision_tenant(tenant_id: int) -> str | None:
+    """Make the tenant's gateway hold what it should; takes the id only, never the token."""
+    outcome = provisioning.tenant_provision(tenant_id)
+    return outcome.state if outcome else None
+
+
+@shared_task(name="onboarding.tasks.retry_provisioning", ignore_result=True)
+def retry_provisioning() -> int:
+    queued = provisioning_sweep.provisioning_retry_pass()
+    heartbeat_record("provisioning_retries")
+    return queued
+
+
+# reads every node's lists and may repair many tenants: longer than the default limit
+@shared_task(
+    name="onboarding.tasks.sweep_gateways",
+    ignore_result=True,
+    soft_time_limit=3000,
+    time_limit=3600,
+)
+def sweep_gateways() -> dict[str, int]:
+    """Compare every Infinity node with what it should hold; repair drift."""
+    result = provisioning_sweep.gateways_sweep()
+    heartbeat_record("gateway_sweeper")
+    return dict(vars(result))

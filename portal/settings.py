@@ -265,6 +265,24 @@ DEFAULT_GATEWAY_NAME = env.str("DEFAULT_GATEWAY_NAME", default="Default gateway"
 DEFAULT_GATEWAY_IP = env.str("DEFAULT_GATEWAY_IP", default="192.0.2.10")
 DEFAULT_GATEWAY_HOSTNAME = env.str("DEFAULT_GATEWAY_HOSTNAME", default="gateway.example.com")
 DEFAULT_GATEWAY_SIP_HOST = env.str("DEFAULT_GATEWAY_SIP_HOST", default="")
+# How the default gateway gets tokens (architecture.md, "Gateway provisioning"). Applied at every
+# `migrate` where they are set, so a deployment needs no clicks: infinity, feed or manual.
+DEFAULT_GATEWAY_PROVISIONING = env.str("DEFAULT_GATEWAY_PROVISIONING", default="")
+DEFAULT_GATEWAY_MANAGEMENT_URL = env.str("DEFAULT_GATEWAY_MANAGEMENT_URL", default="")
+DEFAULT_GATEWAY_MANAGEMENT_USERNAME = env.str("DEFAULT_GATEWAY_MANAGEMENT_USERNAME", default="")
+DEFAULT_GATEWAY_MANAGEMENT_PASSWORD = env.str("DEFAULT_GATEWAY_MANAGEMENT_PASSWORD", default="")
+# PEM text, or the path of a PEM file
+DEFAULT_GATEWAY_MANAGEMENT_CA_BUNDLE = env.str("DEFAULT_GATEWAY_MANAGEMENT_CA_BUNDLE", default="")
+
+# Provisioning on Pexip Infinity: waits after a timeout, 429 or 5xx, in seconds, one per
+# attempt (the last repeats). Tests shorten them; nothing waits in a test.
+PROVISIONING_RETRY_SECONDS = env.list(
+    "PROVISIONING_RETRY_SECONDS", cast=int, default=[30, 60, 300, 900, 3600]
+)
+if not PROVISIONING_RETRY_SECONDS or min(PROVISIONING_RETRY_SECONDS) < 0:
+    raise ImproperlyConfigured("PROVISIONING_RETRY_SECONDS is a list of seconds, none negative.")
+# One job per tenant at a time; a worker that dies holding a tenant frees it after this.
+PROVISIONING_LEASE_SECONDS = env.int("PROVISIONING_LEASE_SECONDS", default=300)
 
 # Onboarding policy (domain.md marks these as settings)
 TOKEN_MAX_LENGTH = env.int("TOKEN_MAX_LENGTH", default=100)
@@ -367,11 +385,15 @@ REMINDER_INTERVAL_SECONDS = env.float("REMINDER_INTERVAL_SECONDS", default=900.0
 TOKEN_DESTROY_INTERVAL_SECONDS = env.float("TOKEN_DESTROY_INTERVAL_SECONDS", default=3600.0)
 # Contacts are kept months (CONTACT_RETENTION) after offboarding: hourly is prompt enough.
 CONTACT_ERASE_INTERVAL_SECONDS = env.float("CONTACT_ERASE_INTERVAL_SECONDS", default=3600.0)
+# The drift sweep reads every Infinity node's lists: a quarter of an hour keeps a node's load
+# small and repairs a hand edit well before anyone calls.
+GATEWAY_SWEEP_INTERVAL_SECONDS = env.float("GATEWAY_SWEEP_INTERVAL_SECONDS", default=900.0)
 for _name, _seconds in (
     ("SWEEP_INTERVAL_SECONDS", SWEEP_INTERVAL_SECONDS),
     ("REMINDER_INTERVAL_SECONDS", REMINDER_INTERVAL_SECONDS),
     ("TOKEN_DESTROY_INTERVAL_SECONDS", TOKEN_DESTROY_INTERVAL_SECONDS),
     ("CONTACT_ERASE_INTERVAL_SECONDS", CONTACT_ERASE_INTERVAL_SECONDS),
+    ("GATEWAY_SWEEP_INTERVAL_SECONDS", GATEWAY_SWEEP_INTERVAL_SECONDS),
 ):
     if not _seconds > 0:  # zero or less: beat would send the job in a busy loop
         raise ImproperlyConfigured(f"{_name} must be a positive number of seconds, not {_seconds}.")
@@ -386,6 +408,14 @@ CELERY_BEAT_SCHEDULE = {
     "contact-eraser": {
         "task": "onboarding.tasks.erase_offboarded_contacts",
         "schedule": CONTACT_ERASE_INTERVAL_SECONDS,
+    },
+    "provisioning-retries": {
+        "task": "onboarding.tasks.retry_provisioning",
+        "schedule": SWEEP_INTERVAL_SECONDS,
+    },
+    "gateway-sweeper": {
+        "task": "onboarding.tasks.sweep_gateways",
+        "schedule": GATEWAY_SWEEP_INTERVAL_SECONDS,
     },
 }
 # /healthz calls the scheduler dead when its newest heartbeat is older than this.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from onboarding.gateways import api_keys
-from onboarding.models import Gateway, Tenant, UploadInvitation
+from onboarding.models import Gateway, ProvisioningMode, Tenant, UploadInvitation
 from onboarding.services import tokens
 from onboarding.services.audit import Actor
 from tests.upload_support import invited_tenant
@@ -29,9 +29,10 @@ def default_gateway() -> Gateway:
 
 
 def issue_key(gateway: Gateway | None = None, **kwargs: object) -> str:
-    return api_keys.api_key_issue(
-        gateway=gateway or default_gateway(), actor=Actor.system("test"), **kwargs
-    ).key
+    """A key for the gateway, which from now on takes its tokens from the feed."""
+    gateway = gateway or default_gateway()
+    Gateway.objects.filter(pk=gateway.pk).update(provisioning=ProvisioningMode.FEED)
+    return api_keys.api_key_issue(gateway=gateway, actor=Actor.system("test"), **kwargs).key
 
 
 def fetch(client, key: str | None, etag: str | None = None, **extra: str):

@@ -12,6 +12,7 @@ INTERVALS = {
     "REMINDER_INTERVAL_SECONDS": "2",
     "TOKEN_DESTROY_INTERVAL_SECONDS": "3",
     "CONTACT_ERASE_INTERVAL_SECONDS": "4",
+    "GATEWAY_SWEEP_INTERVAL_SECONDS": "5",
 }
 
 
@@ -31,7 +32,7 @@ def schedule_in_a_fresh_process(**environment: str) -> subprocess.CompletedProce
     )
 
 
-def test_the_default_intervals_are_a_minute_a_quarter_hour_and_an_hour(settings):
+def test_the_default_intervals_are_minutes_quarter_hours_and_hours(settings):
     schedule = {name: entry["schedule"] for name, entry in settings.CELERY_BEAT_SCHEDULE.items()}
 
     assert schedule == {
@@ -40,6 +41,8 @@ def test_the_default_intervals_are_a_minute_a_quarter_hour_and_an_hour(settings)
         "reminders": 900.0,
         "token-destroyer": 3600.0,
         "contact-eraser": 3600.0,
+        "provisioning-retries": 60.0,
+        "gateway-sweeper": 900.0,
     }
 
 
@@ -54,6 +57,8 @@ def test_each_interval_comes_from_the_environment():
             "reminders": 2.0,
             "token-destroyer": 3.0,
             "contact-eraser": 4.0,
+            "provisioning-retries": 1.5,
+            "gateway-sweeper": 5.0,
         }
     )
 

@@ -320,6 +320,8 @@ def test_each_jobs_last_beat_is_shown_and_judged_against_its_interval(staff_clie
         "reminders": ("15 min", "ok"),
         "token_destroyer": ("1 h", "stale"),  # never beat
         "contact_eraser": ("1 h", "stale"),  # never beat
+        "provisioning_retries": ("1 min", "stale"),  # never beat
+        "gateway_sweeper": ("15 min", "stale"),  # never beat
     }
     assert "alive" in liveness.caption
 

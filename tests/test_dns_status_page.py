@@ -140,6 +140,7 @@ def test_a_confirmation_waiting_for_an_own_domain_goes_out_when_it_verifies(dns_
     from onboarding.dns import sweep
     from onboarding.models import UploadInvitation
     from onboarding.services import tokens
+    from tests.upload_support import gateway_confirms
 
     tenant = tenant_creation.tenant_create(
         name="Globex",
@@ -152,6 +153,7 @@ def test_a_confirmation_waiting_for_an_own_domain_goes_out_when_it_verifies(dns_
     tenant_creation.calling_domain_save(own)
     invitation = UploadInvitation.objects.get(tenant=tenant)
     tokens.token_store(invitation=invitation, token="tok", actor=Actor.customer("127.0.0.1"))
+    gateway_confirms(tenant)
     assert not OutboundEmail.objects.filter(kind=EmailKind.CONFIRMATION).exists()
 
     publish_all(dns_server, CallingDomain.objects.get(pk=own.pk))

@@ -10,6 +10,7 @@ from onboarding.models import EmailKind, OutboundEmail, Tenant, UploadInvitation
 from onboarding.services import lifecycle, reminders, tenant_creation, tokens
 from onboarding.services.audit import Actor
 from onboarding.services.tenant_creation import CallingDomainSpec
+from tests.upload_support import gateway_confirms
 
 pytestmark = pytest.mark.django_db
 
@@ -142,6 +143,7 @@ def upload(tenant, token=TOKEN):
 def test_the_confirmation_goes_to_the_service_notification_contacts(smtp_sink):
     tenant = enabled(make_tenant())
     upload(tenant)
+    gateway_confirms(tenant)
 
     message, text, html = deliver(EmailKind.CONFIRMATION, smtp_sink)
 
@@ -156,7 +158,9 @@ def test_the_confirmation_goes_to_the_service_notification_contacts(smtp_sink):
 def test_token_replaced_tells_the_service_contacts_and_how_to_undo(smtp_sink):
     tenant = enabled(make_tenant())
     upload(tenant)
+    gateway_confirms(tenant)
     upload(tenant, token="second-token")
+    gateway_confirms(tenant)
 
     message, text, html = deliver(EmailKind.TOKEN_REPLACED, smtp_sink)
 
@@ -202,7 +206,9 @@ def test_a_tenant_name_cannot_smuggle_a_header_into_a_subject(smtp_sink):
 def test_no_email_ever_holds_the_token(smtp_sink):
     tenant = enabled(make_tenant())
     upload(tenant)
+    gateway_confirms(tenant)
     upload(tenant, token="second-token")
+    gateway_confirms(tenant)
     tokens.token_revoke(tenant=tenant, actor=Actor.system(), now=timezone.now())
 
     outbox.email_send(list(OutboundEmail.objects.values_list("pk", flat=True)))

@@ -1,5 +1,6 @@
-""" "Ready" means ready: with a gateway that pulls the feed, the confirmation waits until the
-gateway has fetched the new token. Through HTTP against PostgreSQL."""
+""" "Ready" means ready: the confirmation waits until the gateway has the token. A gateway
+that pulls the feed has it once it fetched it; a manual one once staff confirm. Through HTTP
+against PostgreSQL. (Infinity gateways: tests/test_infinity_provisioning.py.)"""
 
 from datetime import timedelta
 
@@ -7,16 +8,16 @@ import pytest
 from django.utils import timezone
 
 from onboarding.dns import sweep
-from onboarding.gateways import api_keys
 from onboarding.models import (
     CallingDomain,
     EmailKind,
-    GatewayApiKey,
+    Gateway,
     OutboundEmail,
+    ProvisioningMode,
     SecurityToken,
     UploadInvitation,
 )
-from onboarding.services import tenant_creation, tokens
+from onboarding.services import provisioning, tenant_creation, tokens
 from onboarding.services.audit import Actor
 from onboarding.services.tenant_creation import CallingDomainSpec
 from tests.feed_support import active_tenant, fetch, issue_key
@@ -30,9 +31,14 @@ def confirmations(tenant=None):
     return rows.filter(tenant=tenant) if tenant else rows
 
 
-def test_without_an_api_key_the_confirmation_is_queued_at_upload():
+def test_on_a_manual_gateway_the_confirmation_waits_for_staff_to_confirm():
     tenant = active_tenant("Acme")
+    assert not confirmations(tenant).exists()
+    assert SecurityToken.objects.get(tenant=tenant).gateway_has_token_at is None
 
+    provisioning.manual_configured_confirm(tenant=tenant, actor=Actor.system("staff"))
+
+    assert SecurityToken.objects.get(tenant=tenant).gateway_has_token_at is not None
     assert confirmations(tenant).count() == 1
 
 
@@ -40,12 +46,12 @@ def test_with_an_api_key_the_confirmation_waits_for_the_gateways_fetch(client):
     key = issue_key()
     tenant = active_tenant("Acme")
     assert not confirmations().exists()
-    assert SecurityToken.objects.get(tenant=tenant).fetched_by_gateway_at is None
+    assert SecurityToken.objects.get(tenant=tenant).gateway_has_token_at is None
 
     fetch(client, key)
 
     token = SecurityToken.objects.get(tenant=tenant)
-    assert token.fetched_by_gateway_at is not None
+    assert token.gateway_has_token_at is not None
     [confirmation] = confirmations(tenant)
     assert confirmation.recipients == ["noc@acme.test"]
 
@@ -54,11 +60,11 @@ def test_a_second_fetch_neither_queues_again_nor_moves_the_fetch_time(client):
     key = issue_key()
     tenant = active_tenant("Acme")
     fetch(client, key)
-    first = SecurityToken.objects.get(tenant=tenant).fetched_by_gateway_at
+    first = SecurityToken.objects.get(tenant=tenant).gateway_has_token_at
 
     fetch(client, key)
 
-    assert SecurityToken.objects.get(tenant=tenant).fetched_by_gateway_at == first
+    assert SecurityToken.objects.get(tenant=tenant).gateway_has_token_at == first
     assert confirmations(tenant).count() == 1
 
 
@@ -70,7 +76,7 @@ def test_a_304_fetch_marks_nothing(client):
     # the gateway presents the old ETag: the feed changed, so it gets a 200 with Globex's token
     fetch(client, key, etag=etag)
 
-    assert SecurityToken.objects.get(tenant=tenant).fetched_by_gateway_at is not None
+    assert SecurityToken.objects.get(tenant=tenant).gateway_has_token_at is not None
 
 
 def test_a_replacement_token_is_fetched_without_a_second_confirmation(client):
@@ -85,18 +91,20 @@ def test_a_replacement_token_is_fetched_without_a_second_confirmation(client):
     fetch(client, key)
 
     new = SecurityToken.objects.get(tenant=tenant, state="current")
-    assert new.is_replacement and new.fetched_by_gateway_at is not None
+    assert new.is_replacement and new.gateway_has_token_at is not None
     assert confirmations(tenant).count() == 1
     assert OutboundEmail.objects.filter(kind=EmailKind.TOKEN_REPLACED, tenant=tenant).count() == 1
 
 
-def test_revoking_every_key_brings_back_confirmation_on_upload():
-    issue_key()
-    api_keys.api_key_revoke(api_key=GatewayApiKey.objects.get(), actor=Actor.system("t"))
-
+def test_a_fetch_by_a_gateway_that_is_not_in_feed_mode_does_not_make_it_ready(client):
+    key = issue_key()
+    Gateway.objects.update(provisioning=ProvisioningMode.MANUAL)
     tenant = active_tenant("Acme")
 
-    assert confirmations(tenant).count() == 1
+    assert fetch(client, key).status_code == 200
+
+    assert SecurityToken.objects.get(tenant=tenant).gateway_has_token_at is None
+    assert not confirmations(tenant).exists()
 
 
 def test_a_fetch_before_dns_verifies_leaves_the_confirmation_to_the_verification(

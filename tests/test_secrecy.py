@@ -27,8 +27,8 @@ from django.urls import reverse
 
 from onboarding.infra import encryption
 from onboarding.mail import outbox as mail
-from onboarding.models import OutboundEmail, OutboxStatus, SecurityToken, Tenant
-from tests.upload_support import invited_tenant, link_path
+from onboarding.models import Gateway, OutboundEmail, OutboxStatus, SecurityToken, Tenant
+from tests.upload_support import gateway_confirms, invited_tenant, link_path
 
 HREF = re.compile(r'href="(/admin/[^"#?]*)')
 
@@ -85,6 +85,7 @@ def uploaded(client, transactional_db, every_log_record, task_messages):
     stored = client.post(link, {"token": token, "trusted": "on"})
     assert (refused.status_code, stored.status_code) == (400, 302)
     assert encryption.decrypt(SecurityToken.objects.get(tenant=tenant).ciphertext) == token
+    gateway_confirms(tenant)  # the confirmation goes out too
     return Upload(token=token, link=link, tenant=tenant, published=task_messages)
 
 
@@ -234,6 +235,7 @@ def upload_tokens(client, count: int) -> dict[int, str]:
         tokens[tenant.pk] = f"rotate-{n}-{random.token_urlsafe(16)}"
         response = client.post(link_path(tenant), {"token": tokens[tenant.pk], "trusted": "on"})
         assert response.status_code == 302
+        gateway_confirms(tenant)
     return tokens
 
 
@@ -251,6 +253,9 @@ def test_rotation_moves_every_secret_to_the_new_key_so_the_old_one_can_be_droppe
     old, new = new_key(), new_key()
     settings.TOKEN_ENCRYPTION_KEYS = [old]
     tokens, messages = upload_tokens(client, 3), unsent_messages()
+    Gateway.objects.filter(is_default=True).update(
+        management_password_ciphertext=encryption.encrypt("node-password")
+    )
     settings.TOKEN_ENCRYPTION_KEYS = [new, old]
     output = io.StringIO()
 
@@ -258,9 +263,12 @@ def test_rotation_moves_every_secret_to_the_new_key_so_the_old_one_can_be_droppe
 
     assert len(messages) == 6  # each tenant's initial email and confirmation, not yet sent
     assert "Re-encrypted 3 tokens, 6 unsent emails" in output.getvalue()
+    assert "1 gateway passwords" in output.getvalue()
     settings.TOKEN_ENCRYPTION_KEYS = [new]  # the old key is gone
     assert stored_tokens() == tokens
     assert unsent_messages() == messages
+    password = Gateway.objects.get(is_default=True).management_password_ciphertext
+    assert encryption.decrypt(password) == "node-password"
 
 
 @pytest.mark.django_db

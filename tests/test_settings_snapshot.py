@@ -88,6 +88,8 @@ BEAT_SCHEDULE = {
     "reminders": ("onboarding.tasks.send_reminders", 900.0),
     "token-destroyer": ("onboarding.tasks.destroy_expired_tokens", 3600.0),
     "contact-eraser": ("onboarding.tasks.erase_offboarded_contacts", 3600.0),
+    "provisioning-retries": ("onboarding.tasks.retry_provisioning", 60.0),
+    "gateway-sweeper": ("onboarding.tasks.sweep_gateways", 900.0),
 }
 
 CONTENT_SECURITY_POLICY = {

@@ -9,7 +9,7 @@ from onboarding.services import lifecycle, tenant_creation
 from onboarding.services.audit import Actor
 from onboarding.services.tenant_creation import CallingDomainSpec
 from tests.feed_support import fetch, issue_key
-from tests.upload_support import invited_tenant, link_path
+from tests.upload_support import gateway_confirms, invited_tenant, link_path
 
 pytestmark = pytest.mark.django_db
 
@@ -22,9 +22,21 @@ def upload(client, tenant):
     return path
 
 
+READY = "The service is ready"
+CONFIGURING = "your gateway is being configured"
+
+
+def one_state(page: str) -> str:
+    """The page's single state sentence; the page must not also say another state."""
+    states = [s for s in (READY, CONFIGURING, "The service is paused") if s in page]
+    assert len(states) == 1, states
+    return states[0]
+
+
 def test_the_used_link_shows_token_fingerprint_time_and_active_since(client):
     tenant = invited_tenant("Acme")
     path = upload(client, tenant)
+    gateway_confirms(tenant)
 
     response = client.get(path)
 
@@ -32,7 +44,8 @@ def test_the_used_link_shows_token_fingerprint_time_and_active_since(client):
     token = SecurityToken.objects.get(tenant=tenant)
     assert response.status_code == 200
     assert "We received the token for Acme" in page
-    assert "The service is active." in page
+    assert one_state(page) == READY
+    assert "as soon as the service is ready" not in page
     assert "Active since" in page
     assert token.fingerprint in page
     assert f"{token.uploaded_at:%H:%M}" in page
@@ -40,12 +53,15 @@ def test_the_used_link_shows_token_fingerprint_time_and_active_since(client):
     assert response["Cache-Control"] == "no-store"
 
 
-def test_without_a_feed_key_the_page_says_nothing_about_the_gateway(client):
-    path = upload(client, invited_tenant("Acme"))
-    response = client.get(path)
+def test_until_the_gateway_has_the_token_the_page_says_it_is_being_configured(client):
+    tenant = invited_tenant("Acme")
+    path = upload(client, tenant)
 
-    assert response.status_code == 200 and "We received the token" in response.content.decode()
-    assert "gateway-state" not in response.content.decode()
+    page = client.get(path).content.decode()
+
+    assert one_state(page) == CONFIGURING
+    assert "Active since" not in page and READY not in page
+    assert "Being configured with your token" in page
 
 
 def test_the_page_says_the_gateway_has_not_fetched_then_that_it_has(client):
@@ -57,9 +73,10 @@ def test_the_page_says_the_gateway_has_not_fetched_then_that_it_has(client):
     fetch(client, key)
     after = client.get(path).content.decode()
 
-    assert "Waiting for the gateway to pick up your token" in before
-    fetched_at = SecurityToken.objects.get(tenant=tenant).fetched_by_gateway_at
-    assert f"The gateway picked up your token on {fetched_at:%-d %B %Y, %H:%M}" in after
+    assert one_state(before) == CONFIGURING
+    has_it_at = SecurityToken.objects.get(tenant=tenant).gateway_has_token_at
+    assert f"Has your token since {has_it_at:%-d %B %Y, %H:%M}" in after
+    assert one_state(after) == READY
     assert TOKEN not in after
 
 
@@ -92,7 +109,7 @@ def test_a_suspended_tenants_used_link_says_the_service_is_paused(client):
 
     page = client.get(path).content.decode()
 
-    assert "The service is paused" in page
+    assert one_state(page) == "The service is paused"
     assert "Active since" not in page
 
 

@@ -14,6 +14,9 @@ TASK_NAMES = {
     "onboarding.tasks.destroy_expired_tokens",
     "onboarding.tasks.send_reminders",
     "onboarding.tasks.erase_offboarded_contacts",
+    "onboarding.tasks.provision_tenant",
+    "onboarding.tasks.retry_provisioning",
+    "onboarding.tasks.sweep_gateways",
 }
 
 

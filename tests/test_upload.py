@@ -18,7 +18,7 @@ from onboarding.models import (
 )
 from onboarding.services import audit, invitations, lifecycle, tenant_creation, tokens
 from onboarding.services.audit import Actor
-from tests.upload_support import invited_tenant, link_path
+from tests.upload_support import gateway_confirms, invited_tenant, link_path
 
 pytestmark = pytest.mark.django_db
 
@@ -76,6 +76,9 @@ def test_a_valid_upload_stores_the_token_encrypted_and_activates_the_tenant(clie
     assert stored.fingerprint == encryption.fingerprint(TOKEN)
     assert stored.source_ip == "127.0.0.1"
     assert stored.tenant.status == TenantStatus.ACTIVE
+    # "ready" waits for the gateway to have the token (here: staff confirm a manual gateway)
+    assert not OutboundEmail.objects.filter(kind=EmailKind.CONFIRMATION).exists()
+    gateway_confirms(stored.tenant)
     confirmation = OutboundEmail.objects.get(kind=EmailKind.CONFIRMATION)
     assert confirmation.recipients == ["noc@acme.test"]
 
@@ -265,12 +268,16 @@ def test_a_new_link_cannot_be_asked_for_from_a_tampered_or_suspended_link(client
 def test_a_second_upload_replaces_the_token_and_keeps_the_previous_for_the_grace_period(client):
     tenant = invited_tenant()
     upload(client, path_of(invitations.invitation_issue(tenant=tenant).url))
+    gateway_confirms(tenant)
 
     upload(client, path_of(invitations.invitation_issue(tenant=tenant).url), token="second")
 
     current, previous = SecurityToken.objects.order_by("-uploaded_at", "-id")
     assert (current.state, previous.state) == (TokenState.CURRENT, TokenState.PREVIOUS)
     assert encryption.decrypt(previous.ciphertext) == TOKEN
+    # "token replaced" waits until the gateway has the new token too
+    assert not OutboundEmail.objects.filter(kind=EmailKind.TOKEN_REPLACED).exists()
+    gateway_confirms(tenant)
     assert OutboundEmail.objects.filter(kind=EmailKind.TOKEN_REPLACED).count() == 1
     assert OutboundEmail.objects.filter(kind=EmailKind.CONFIRMATION).count() == 1
 
@@ -298,6 +305,7 @@ def test_the_confirmation_waits_while_an_own_domain_is_unverified(client):
     link = path_of(invitations.invitation_issue(tenant=tenant).url)
 
     upload(client, link)
+    gateway_confirms(tenant)
 
     assert not OutboundEmail.objects.filter(kind=EmailKind.CONFIRMATION).exists()
     tenant.calling_domains.filter(option="own").update(verified_at=timezone.now())

@@ -14,7 +14,7 @@ from django.test import Client
 
 from onboarding.models import AuditEvent, EmailKind, OutboundEmail, SecurityToken, Tenant
 from tests.services import wait_until
-from tests.upload_support import invited_tenant, link_path
+from tests.upload_support import gateway_confirms, invited_tenant, link_path
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -51,6 +51,9 @@ def finish(threads: list[threading.Thread]) -> None:
 def assert_exactly_one_upload_recorded(tenant: Tenant) -> None:
     assert SecurityToken.objects.filter(tenant=tenant).count() == 1
     assert AuditEvent.objects.filter(tenant=tenant, action="token_stored").count() == 1
+    # one token, so one confirmation once the gateway has it
+    gateway_confirms(tenant)
+    gateway_confirms(tenant)
     assert OutboundEmail.objects.filter(tenant=tenant, kind=EmailKind.CONFIRMATION).count() == 1
 
 

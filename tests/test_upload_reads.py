@@ -13,7 +13,7 @@ from onboarding.services import domain_moves, invitations
 from onboarding.services.invitations import LinkOutcome
 from onboarding.services.tenant_creation import CallingDomainSpec
 from tests.live_support import TEST, active_tenant, rendered
-from tests.upload_support import invited_tenant, link_path
+from tests.upload_support import gateway_confirms, invited_tenant, link_path
 
 pytestmark = pytest.mark.django_db
 
@@ -136,8 +136,8 @@ def test_each_read_keeps_to_its_own_tenant_on_a_shared_gateway(client):
 
     assert shown(first_link) == ["acme.onpexip.com"]
     assert shown(second_link) == [second_domain]
-    # the upload reads the domains again, under the tenant's lock, for the confirmation
     upload = client.post(f"/upload/{second_link}/", {"token": "a-valid-token", "trusted": "on"})
+    gateway_confirms(second)
 
     assert upload.status_code == 302
     confirmation = OutboundEmail.objects.get(tenant=second, kind=EmailKind.CONFIRMATION)

@@ -39,3 +39,11 @@ def prefix_field(tenant: Tenant) -> tuple[str, str]:
     """The form field name and value of the tenant's (single) short-ID prefix."""
     calling_domain = tenant.calling_domains.get()
     return f"prefix_{calling_domain.pk}", calling_domain.prefix
+
+
+def gateway_confirms(tenant: Tenant) -> None:
+    """Staff press "Configured on the gateway" (the default gateway is provisioned by hand):
+    the gateway has the current token, which sends the email that waited for it."""
+    from onboarding.services import provisioning
+
+    provisioning.manual_configured_confirm(tenant=tenant, actor=Actor.system("staff"))

@@ -5,6 +5,6 @@ rule through `domain/` (via model and formset validation), so the admin cannot d
 the management commands.
 """
 
-from onboarding.admin import gateway_api, records, staff, tenants
+from onboarding.admin import gateway_api, gateways, records, staff, tenants
 
-__all__ = ["gateway_api", "records", "staff", "tenants"]
+__all__ = ["gateway_api", "gateways", "records", "staff", "tenants"]

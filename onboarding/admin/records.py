@@ -12,7 +12,6 @@ from typing import Any
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from simple_history.admin import SimpleHistoryAdmin
 
 from onboarding.admin.common import (
     ActionPermissionMixin,
@@ -20,55 +19,14 @@ from onboarding.admin.common import (
     staff_actor,
     user_may,
 )
-from onboarding.admin.gateway_api import GatewayApiKeyPanelMixin
 from onboarding.models import (
     AuditAction,
     AuditEvent,
-    Gateway,
     OutboundEmail,
 )
-from onboarding.services import audit, changes, resend
+from onboarding.services import audit, resend
 
-# Gateways and the audit log ---------------------------------------------------------------------
-
-
-@admin.register(Gateway)
-class GatewayAdmin(GatewayApiKeyPanelMixin, SimpleHistoryAdmin):
-    """Gateways with their API keys, and a "History" page of who changed what."""
-
-    list_display = ["name", "ip_address", "hostname", "sip_host_display", "is_default"]
-    search_fields = ["name", "hostname", "ip_address"]
-    readonly_fields = ["is_default", "created_at", "api_keys_panel"]
-    fields = ["name", "ip_address", "hostname", "sip_host", "is_default", "created_at"]
-
-    def save_model(self, request: HttpRequest, obj: Gateway, form: Any, change: bool) -> None:
-        if not change:
-            obj.save()
-            return
-        told = changes.gateway_change(
-            gateway=Gateway(pk=obj.pk),
-            actor=staff_actor(request),
-            fields={name: form.cleaned_data[name] for name in form.changed_data},
-        )
-        if told:
-            self.message_user(
-                request,
-                f"{len(told)} tenant(s) on this gateway are told what to change in Google Admin; "
-                "their own domains' DNS is checked again.",
-                messages.SUCCESS,
-            )
-
-    def get_fields(self, request: HttpRequest, obj: Gateway | None = None) -> list[str]:
-        return [*self.fields, "api_keys_panel"] if obj is not None else self.fields
-
-    @admin.display(description="SIP/H.323 host")
-    def sip_host_display(self, gateway: Gateway) -> str:
-        return gateway.effective_sip_host
-
-    def has_delete_permission(self, request: HttpRequest, obj: Gateway | None = None) -> bool:
-        if obj is not None and (obj.is_default or obj.tenants.exists()):
-            return False
-        return super().has_delete_permission(request, obj)
+# The audit log ---------------------------------------------------------------------------------
 
 
 @admin.register(AuditEvent)

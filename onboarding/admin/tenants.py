@@ -28,6 +28,7 @@ from onboarding.admin.dns import check_dns_now, dns_attention, dns_table
 from onboarding.admin.inlines import CallingDomainInline, OutboundEmailInline
 from onboarding.admin.live_changes import LiveTenantAdminMixin, is_live
 from onboarding.admin.previews import EmailPreviewAdminMixin
+from onboarding.admin.provisioning import ProvisioningAdminMixin
 from onboarding.admin.tenant_form import DeprecatedSettingFilter, TenantAdminForm
 from onboarding.admin.timeline import TimelineAdminMixin
 from onboarding.admin.tokens import TokenAdminMixin
@@ -51,6 +52,7 @@ class TenantAdmin(
     DashboardAdminMixin,
     TimelineAdminMixin,
     TokenAdminMixin,
+    ProvisioningAdminMixin,
     EmailPreviewAdminMixin,
     admin.ModelAdmin,
 ):
@@ -89,6 +91,7 @@ class TenantAdmin(
         "status_changed_at",
         "created_at",
         "token_panel",
+        "provisioning_panel",
         "email_previews_link",
         "dns_records",
         "audit_trail",
@@ -99,6 +102,7 @@ class TenantAdmin(
         "resume_tenants",
         "issue_upload_links",
         "revoke_tokens",
+        "provision_tenants_now",
         check_dns_now,
         "switch_calling_domains",
         "retire_replaced_domains",
@@ -141,6 +145,7 @@ class TenantAdmin(
                 ),
             )
             fieldsets.append(("Security token", {"fields": ["token_panel"]}))
+            fieldsets.append(("Gateway provisioning", {"fields": ["provisioning_panel"]}))
             fieldsets.append(("Emails", {"fields": ["email_previews_link"]}))
             fieldsets.append(("DNS", {"fields": ["dns_records"]}))
             fieldsets.append(("Timeline (newest first)", {"fields": ["audit_trail"]}))

@@ -39,8 +39,8 @@ class TokenAdminMixin(TenantAdminMixinBase):
                     token.get_state_display(),
                     f"{token.uploaded_at:%Y-%m-%d %H:%M:%S}",
                     token.source_ip or "",
-                    f"{token.fetched_by_gateway_at:%Y-%m-%d %H:%M:%S}"
-                    if token.fetched_by_gateway_at
+                    f"{token.gateway_has_token_at:%Y-%m-%d %H:%M:%S}"
+                    if token.gateway_has_token_at
                     else "not yet",
                 )
                 for token in history
@@ -48,7 +48,8 @@ class TokenAdminMixin(TenantAdminMixinBase):
         )
         return format_html(
             '<table class="token-history"><thead><tr><th>Fingerprint</th><th>State</th>'
-            "<th>Uploaded (UTC)</th><th>From IP</th><th>Fetched by gateway (UTC)</th></tr></thead>"
+            "<th>Uploaded (UTC)</th><th>From IP</th><th>Gateway has it since (UTC)</th>"
+            "</tr></thead>"
             "<tbody>{}</tbody></table>",
             rows,
         )

@@ -26,7 +26,7 @@ from onboarding.models import (
     Tenant,
     TenantStatus,
 )
-from onboarding.services import audit, lifecycle, tokens
+from onboarding.services import audit, lifecycle, provisioning_requests, tokens
 
 logger = logging.getLogger(__name__)
 
@@ -50,6 +50,14 @@ def domains_verified_record(states: list[DomainState], now: datetime) -> None:
         )
         for state in states
     )
+    # (bulk_create skips audit_record, which asks for provisioning: ask here) a verified own
+    # domain becomes dialable, so the gateway of a tenant that holds a token gets its rule
+    served = Tenant.objects.filter(
+        pk__in={s.tenant_id for s in states},
+        status__in=[TenantStatus.ACTIVE, TenantStatus.SUSPENDED],
+    ).values_list("pk", flat=True)
+    for tenant_id in served:
+        provisioning_requests.provisioning_request(tenant_id, now=now)
     # One query finds both kinds of tenant that wait: an active one whose confirmation waited
     # for this domain gets it now; one that chose to be enabled automatically is enabled.
     waiting = Tenant.objects.filter(pk__in={s.tenant_id for s in states}).filter(

@@ -27,12 +27,13 @@ from onboarding.models import (
     CallingDomain,
     GatewayApiKey,
     GatewayFetch,
+    ProvisioningMode,
     SecurityToken,
-    Tenant,
     TenantStatus,
     TokenState,
 )
 from onboarding.services import tokens
+from onboarding.services.audit import Actor
 
 # Bumped when the shape of the feed changes, so every gateway's cached copy is invalidated.
 FEED_VERSION = "1"
@@ -71,7 +72,7 @@ def feed_build(gateway_id: int, *, with_tokens: bool = False) -> Feed:
         )
         .annotate(
             fetched=ExpressionWrapper(
-                Q(fetched_by_gateway_at__isnull=False), output_field=BooleanField()
+                Q(gateway_has_token_at__isnull=False), output_field=BooleanField()
             )
         )
         .order_by("tenant_id")
@@ -161,19 +162,14 @@ def fetch_record(
         GatewayApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
         if status_code == 200:
             first_time = [row[2] for row in feed.token_rows if not row[4]]
-            if first_time:
+            if first_time and api_key.gateway.provisioning == ProvisioningMode.FEED:
                 _tokens_mark_fetched(first_time, now)
     return fetch
 
 
 def _tokens_mark_fetched(token_ids: list[int], now: datetime) -> None:
-    SecurityToken.objects.filter(pk__in=token_ids, fetched_by_gateway_at__isnull=True).update(
-        fetched_by_gateway_at=now
-    )
-    marked = SecurityToken.objects.filter(
-        pk__in=token_ids, state=TokenState.CURRENT, is_replacement=False
-    ).select_related("tenant")
-    for token in marked:
-        tenant: Tenant = token.tenant
-        if tenant.status == TenantStatus.ACTIVE:
-            tokens.confirmation_queue_if_ready(tenant, token, now=now)
+    """Only a gateway that takes its tokens from the feed makes "the gateway has the token"
+    true by fetching: a node the portal provisions has it when the portal read it back."""
+    actor = Actor.system("gateway feed")
+    for token in SecurityToken.objects.filter(pk__in=token_ids, state=TokenState.CURRENT):
+        tokens.gateway_has_token_mark(token, actor=actor, now=now, how="fetched from the feed")

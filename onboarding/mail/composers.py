@@ -43,6 +43,7 @@ AUDIENCE = {
     EmailKind.DNS_NOT_VERIFIED: Audience.STAFF,
     EmailKind.DNS_DRIFT: Audience.STAFF,
     EmailKind.EMAIL_FAILED: Audience.STAFF,
+    EmailKind.GATEWAY_PROBLEM: Audience.STAFF,
 }
 
 

@@ -11,13 +11,14 @@ from onboarding.models.calling_domains import (
 )
 from onboarding.models.dns import DnsCheck, DnsVerdict, DomainVerdict
 from onboarding.models.gateway_api import GatewayApiKey, GatewayApiKeyQuerySet, GatewayFetch
-from onboarding.models.gateways import Gateway
+from onboarding.models.gateways import Gateway, ProvisioningMode
 from onboarding.models.outbox import (
     EmailKind,
     Heartbeat,
     OutboundEmail,
     OutboxStatus,
 )
+from onboarding.models.provisioning import ProvisioningState, TenantProvisioning
 from onboarding.models.staff_devices import (
     StaffBackupCode,
     StaffBackupCodeDevice,
@@ -56,11 +57,14 @@ __all__ = [
     "Heartbeat",
     "OutboundEmail",
     "OutboxStatus",
+    "ProvisioningMode",
+    "ProvisioningState",
     "SecurityToken",
     "StaffBackupCode",
     "StaffBackupCodeDevice",
     "StaffTotpDevice",
     "Tenant",
+    "TenantProvisioning",
     "TenantStatus",
     "TokenState",
     "UploadInvitation",

@@ -43,6 +43,14 @@ class AuditAction(models.TextChoices):
     DNS_DRIFT_CLEARED = "dns_drift_cleared", "DNS drift cleared"
     GATEWAY_API_KEY_ISSUED = "gateway_api_key_issued", "Gateway API key issued"
     GATEWAY_API_KEY_REVOKED = "gateway_api_key_revoked", "Gateway API key revoked"
+    GATEWAY_HAS_TOKEN = "gateway_has_token", "Gateway has the token"
+    GATEWAY_CONFIGURED_BY_STAFF = "gateway_configured_by_staff", "Configured on the gateway"
+    GATEWAY_PROVISIONING_FAILED = "gateway_provisioning_failed", "Gateway provisioning failed"
+    GATEWAY_UPDATED = "gateway_updated", "Gateway updated"
+    GATEWAY_DRIFT_REPAIRED = "gateway_drift_repaired", "Gateway drift repaired"
+    GATEWAY_OBJECTS_REMOVED = "gateway_objects_removed", "Removed from the gateway"
+    GATEWAY_OBJECTS_ADOPTED = "gateway_objects_adopted", "Gateway objects adopted"
+    GATEWAY_PROVISIONING_CHANGED = "gateway_provisioning_changed", "Gateway provisioning changed"
 
 
 class AuditEvent(models.Model):

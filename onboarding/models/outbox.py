@@ -33,6 +33,7 @@ class EmailKind(models.TextChoices):
     DNS_NOT_VERIFIED = "dns_not_verified", "DNS not verified after 7 days"
     DNS_DRIFT = "dns_drift", "DNS drift"
     EMAIL_FAILED = "email_failed", "Email failed"
+    GATEWAY_PROBLEM = "gateway_problem", "Gateway provisioning problem"
 
 
 class OutboxStatus(models.TextChoices):

@@ -117,6 +117,11 @@ class Tenant(UniqueNameCheckedInClean, models.Model):
             ("change_live_settings", "Can change an invited or active tenant's settings"),
             ("move_calling_domain", "Can move a tenant to another calling domain"),
             ("offboard_tenant", "Can offboard a tenant (end its service)"),
+            (
+                "provision_tenant",
+                "Can provision a tenant on its gateway (Provision now, Configured on the gateway)",
+            ),
+            ("adopt_gateway_objects", "Can adopt objects made by hand on a gateway"),
         ]
         constraints = [
             models.UniqueConstraint(

@@ -50,8 +50,9 @@ class SecurityToken(models.Model):
     replaced_at = models.DateTimeField(null=True, blank=True)
     # uploaded while another token was current: "token replaced" went out, not a confirmation
     is_replacement = models.BooleanField(default=False, editable=False)
-    # when the tenant's gateway first received this token through the provisioning feed
-    fetched_by_gateway_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # "the gateway has the token": set by the gateway's provisioning mode (Infinity: read back
+    # from the management node; feed: fetched; manual: staff confirmed). "Ready" waits for it.
+    gateway_has_token_at = models.DateTimeField(null=True, blank=True, editable=False)
     destroyed_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:

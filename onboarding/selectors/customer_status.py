@@ -14,7 +14,6 @@ from onboarding.dns.sweep import DnsStatusRow
 from onboarding.models import (
     AuditAction,
     CallingDomain,
-    GatewayApiKey,
     SecurityToken,
     Tenant,
     TenantStatus,
@@ -22,9 +21,9 @@ from onboarding.models import (
 from onboarding.services import invitations, tokens
 
 S = TenantStatus
-# What each state means for the customer, in plain words.
+# What each state means for the customer, in plain words: the page says exactly one of these.
 STATE_SENTENCES = {
-    S.ACTIVE: "The service is active.",
+    S.ACTIVE: "The service is ready: your video systems can join your Google Meet meetings.",
     S.INVITED: "We are waiting for a new token: please upload it from the newest link we sent.",
     S.SUSPENDED: "The service is paused. Please contact support to continue.",
     S.DNS_PENDING: "We are waiting for your DNS records to be verified.",
@@ -47,9 +46,10 @@ class TenantStatusView:
     state_sentence: str
     active_since: datetime | None
     token: SecurityToken | None
-    gateway_pulls_feed: bool
-    # when the gateway first fetched the current token; None while it has not
-    token_fetched_by_gateway_at: datetime | None
+    # when the gateway got the current token; None while it is being configured
+    gateway_has_token_at: datetime | None
+    # active, but the gateway or the DNS is not there yet: "ready" is not said
+    ready: bool
     own_domains: list[OwnDomainStatus]
     dns_status_url: str
 
@@ -57,13 +57,16 @@ class TenantStatusView:
 def tenant_status_view(tenant: Tenant) -> TenantStatusView:
     token = tokens.current_token(tenant)
     own = status_table.tenant_own_domains(tenant)
+    has_token_at = token.gateway_has_token_at if token else None
+    dns_ready = tokens.own_domains_ready(tenant)
+    ready = tenant.status == S.ACTIVE and has_token_at is not None and dns_ready
     return TenantStatusView(
         tenant=tenant,
-        state_sentence=STATE_SENTENCES[TenantStatus(tenant.status)],
-        active_since=_active_since(tenant),
+        state_sentence=_state_sentence(tenant, token, has_token_at, dns_ready),
+        active_since=_active_since(tenant) if ready else None,
         token=token,
-        gateway_pulls_feed=GatewayApiKey.objects.gateway_pulls_feed(tenant.gateway_id),
-        token_fetched_by_gateway_at=token.fetched_by_gateway_at if token else None,
+        gateway_has_token_at=has_token_at,
+        ready=ready,
         own_domains=[
             OwnDomainStatus(
                 domain=cd,
@@ -75,6 +78,26 @@ def tenant_status_view(tenant: Tenant) -> TenantStatusView:
         ],
         dns_status_url=invitations.dns_status_url(tenant) if own else "",
     )
+
+
+def _state_sentence(
+    tenant: Tenant,
+    token: SecurityToken | None,
+    has_token_at: datetime | None,
+    dns_ready: bool,
+) -> str:
+    if tenant.status == S.ACTIVE and token is not None:
+        if has_token_at is None:
+            return (
+                "We received your token and your gateway is being configured. We email your "
+                "service contacts as soon as the service is ready."
+            )
+        if not dns_ready:
+            return (
+                "Your gateway has the token. We are waiting for your DNS records to be "
+                "verified; we email your service contacts as soon as the service is ready."
+            )
+    return STATE_SENTENCES[TenantStatus(tenant.status)]
 
 
 def _active_since(tenant: Tenant) -> datetime | None:

@@ -11,6 +11,7 @@ from django.contrib.auth.models import User
 from django.utils import timezone
 
 from onboarding.models import ActorKind, AuditAction, AuditEvent, Tenant
+from onboarding.services import provisioning_requests
 
 
 class TransitionRefused(Exception):
@@ -53,7 +54,7 @@ def audit_record(
     to_status: str = "",
     detail: dict[str, Any] | None = None,
 ) -> AuditEvent:
-    return AuditEvent.objects.create(
+    event = AuditEvent.objects.create(
         tenant=tenant,
         action=action,
         from_status=from_status,
@@ -65,3 +66,6 @@ def audit_record(
         detail=detail or {},
         created_at=now or timezone.now(),
     )
+    if tenant is not None and action in provisioning_requests.GATEWAY_FOLLOWS:
+        provisioning_requests.provisioning_request(tenant.pk, now=event.created_at)
+    return event

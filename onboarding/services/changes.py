@@ -22,7 +22,7 @@ from onboarding.domain import calling_domains, domain_names
 from onboarding.domain.calling_domains import AccessScope, MeetingIdLength, RuleWarning
 from onboarding.mail import composers
 from onboarding.models import AuditAction, CallingDomain, Gateway, Tenant, TenantStatus
-from onboarding.services import audit, lifecycle
+from onboarding.services import audit, gateway_settings, lifecycle
 from onboarding.services.audit import Actor, TransitionRefused
 from onboarding.services.lifecycle import Operation
 
@@ -273,7 +273,7 @@ def gateway_change(
     """Edit a gateway; every tenant it serves is told what to change, and their own domains'
     DNS is re-checked. Returns the changes per tenant id."""
     now = now or timezone.now()
-    unknown = set(fields) - GATEWAY_FIELDS
+    unknown = set(fields) - GATEWAY_FIELDS - gateway_settings.PROVISIONING_FIELDS
     if unknown:
         raise ValueError(f"These cannot be changed here: {', '.join(sorted(unknown))}.")
     with transaction.atomic():
@@ -294,9 +294,20 @@ def gateway_change(
         befores = {t.pk: settings_snapshot(t) for t in served}
         old = {name: getattr(locked, name) for name in GATEWAY_FIELDS}
         for name, value in fields.items():
-            setattr(locked, name, value)
+            if name in GATEWAY_FIELDS:
+                setattr(locked, name, value)
+        provisioning_changed = gateway_settings.provisioning_fields_apply(
+            locked,
+            {k: v for k, v in fields.items() if k in gateway_settings.PROVISIONING_FIELDS},
+            actor=actor,
+            now=now,
+        )
         locked.full_clean()
         locked.save()
+        if provisioning_changed:
+            gateway_settings.provisioning_change_record(
+                locked, provisioning_changed, actor=actor, now=now
+            )
         new = {name: getattr(locked, name) for name in GATEWAY_FIELDS}
         audit.audit_record(
             tenant=None,

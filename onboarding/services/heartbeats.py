@@ -26,6 +26,8 @@ PERIODIC_JOBS = {
     "reminders": "reminders",
     "token_destroyer": "token-destroyer",
     "contact_eraser": "contact-eraser",
+    "provisioning_retries": "provisioning-retries",
+    "gateway_sweeper": "gateway-sweeper",
 }
 
 

@@ -30,6 +30,7 @@ ONBOARDING_STAFF_EXTRA = [
     "onboarding.send_again",
     "onboarding.change_live_settings",
     "onboarding.move_calling_domain",
+    "onboarding.provision_tenant",
 ]
 ADMINISTRATORS_EXTRA = [
     "onboarding.add_gateway",
@@ -38,6 +39,8 @@ ADMINISTRATORS_EXTRA = [
     "onboarding.revoke_token",
     # ending a service deletes the tenant's tokens: an administrator's decision
     "onboarding.offboard_tenant",
+    # taking objects made by hand under the portal's management changes the node
+    "onboarding.adopt_gateway_objects",
     # gateway API keys hand out every token a gateway serves
     "onboarding.add_gatewayapikey",
     "onboarding.change_gatewayapikey",

@@ -18,7 +18,6 @@ from onboarding.mail import composers
 from onboarding.models import (
     AuditAction,
     CallingDomain,
-    GatewayApiKey,
     SecurityToken,
     Tenant,
     TenantStatus,
@@ -57,9 +56,9 @@ def token_store(
 ) -> StoredToken:
     """Consume the link and store the (already validated) token, in one transaction.
 
-    The first token makes the tenant active and queues the confirmation (once every own domain
-    is verified); a later one replaces the current token, which is kept encrypted for the grace
-    period, and queues "token replaced".
+    The first token makes the tenant active; a later one replaces the current token, which is
+    kept encrypted for the grace period. Either way the gateway must get the new token first:
+    the confirmation (or "token replaced") goes out when it has (`gateway_has_token_mark`).
     """
     now = now or timezone.now()
     with transaction.atomic():
@@ -93,7 +92,6 @@ def token_store(
                 now=now,
                 detail=detail,
             )
-            composers.token_replaced_queue(tenant, stored, now)
         else:
             lifecycle.tenant_activate(
                 tenant=tenant, actor=actor, now=now, detail=detail, locked=True
@@ -125,10 +123,10 @@ def confirmation_queue_if_ready(
     domains: list[CallingDomain] | None = None,
 ) -> bool:
     """The confirmation goes out once the service is ready: the token that made the tenant
-    active is stored, every own domain is verified, and, when the tenant's gateway pulls the
-    provisioning feed, the gateway has fetched that token ("ready" means ready).
+    active is stored, every own domain is verified, and the gateway has that token ("ready"
+    means ready).
 
-    Called at upload, when a domain verifies and when the feed first serves the token; the
+    Called at upload, when a domain verifies and when the gateway gets the token; the
     idempotency key makes repeats harmless. A replacement token never brings a confirmation
     ("token replaced" went out at upload). `domains`: the tenant's customer-facing domains, when
     the caller has just read them under the tenant's lock.
@@ -137,18 +135,43 @@ def confirmation_queue_if_ready(
     token = token or SecurityToken.objects.filter(tenant=tenant, state=TokenState.CURRENT).first()
     if token is None or token.is_replacement or not own_domains_ready(tenant, domains):
         return False
-    if not gateway_has_token(tenant, token, now=now):
+    if not gateway_has_token(token):
         return False
     composers.confirmation_queue(tenant, token, now, domains=domains)
     return True
 
 
-def gateway_has_token(tenant: Tenant, token: SecurityToken, *, now: datetime) -> bool:
-    """The gateway has what it needs: it fetched the token, or it does not pull the feed (then
-    the token counts as delivered when stored, the earlier rule)."""
-    if token.fetched_by_gateway_at is not None:
-        return True
-    return not GatewayApiKey.objects.gateway_pulls_feed(tenant.gateway_id, now=now)
+def gateway_has_token(token: SecurityToken) -> bool:
+    """The fact "ready" waits for, set by the gateway's provisioning mode: read back from the
+    Infinity node, fetched from the feed, or confirmed by staff."""
+    return token.gateway_has_token_at is not None
+
+
+def gateway_has_token_mark(
+    token: SecurityToken, *, actor: Actor, now: datetime | None = None, how: str
+) -> bool:
+    """Record that the gateway has this (current) token, once, and queue the email that waited
+    for it: the confirmation, or "token replaced" for a later token. False when it was known."""
+    now = now or timezone.now()
+    won = SecurityToken.objects.filter(
+        pk=token.pk, state=TokenState.CURRENT, gateway_has_token_at__isnull=True
+    ).update(gateway_has_token_at=now)
+    if won != 1:
+        return False
+    token.gateway_has_token_at = now
+    tenant = Tenant.objects.get(pk=token.tenant_id)
+    audit.audit_record(
+        tenant=tenant,
+        action=AuditAction.GATEWAY_HAS_TOKEN,
+        actor=actor,
+        now=now,
+        detail={"fingerprint": token.fingerprint, "how": how},
+    )
+    if token.is_replacement:
+        composers.token_replaced_queue(tenant, token, now)
+    elif tenant.status == TenantStatus.ACTIVE:
+        confirmation_queue_if_ready(tenant, token, now=now)
+    return True
 
 
 def upload_link_reissue(

@@ -11,7 +11,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from onboarding.infra import encryption
-from onboarding.models import OutboundEmail, SecurityToken, StaffTotpDevice
+from onboarding.models import Gateway, OutboundEmail, SecurityToken, StaffTotpDevice
 
 # Rows per transaction: small enough to keep locks short, large enough to be quick.
 CHUNK = 500
@@ -19,7 +19,8 @@ CHUNK = 500
 
 class Command(BaseCommand):
     help = (
-        "Re-encrypt stored tokens, unsent emails and staff TOTP keys under the newest "
+        "Re-encrypt stored tokens, unsent emails, staff TOTP keys and gateway management "
+        "passwords under the newest "
         "TOKEN_ENCRYPTION_KEYS key."
     )
 
@@ -45,6 +46,11 @@ class Command(BaseCommand):
             ),
             "TOTP keys": self._rotate(
                 StaffTotpDevice.objects.exclude(key_ciphertext=""), "key_ciphertext", options
+            ),
+            "gateway passwords": self._rotate(
+                Gateway.objects.exclude(management_password_ciphertext=""),
+                "management_password_ciphertext",
+                options,
             ),
         }
         elapsed = time.monotonic() - started

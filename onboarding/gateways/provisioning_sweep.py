@@ -1,0 +1,159 @@
+"""The periodic passes over provisioning: the retry pass (jobs whose backoff is over, and jobs
+whose message the broker lost) and the drift sweep (every tenant on every Infinity gateway,
+checked against the node's lists, read page by page)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import Prefetch, Q
+from django.utils import timezone
+
+from onboarding.domain import infinity_rules
+from onboarding.domain.infinity_rules import InfinityRuleError
+from onboarding.gateways import infinity_sync, nodes, provisioning
+from onboarding.gateways.infinity_client import InfinityError, TlsFailure, Unauthorized
+from onboarding.gateways.infinity_sync import NodeObjects
+from onboarding.models import (
+    CallingDomain,
+    Gateway,
+    ProvisioningMode,
+    ProvisioningState,
+    SecurityToken,
+    Tenant,
+    TenantProvisioning,
+    TokenState,
+)
+from onboarding.services import provisioning as desired_states
+from onboarding.services.provisioning_requests import job_enqueue
+
+logger = logging.getLogger(__name__)
+
+
+def provisioning_retry_pass(*, now: datetime | None = None) -> int:
+    """Queue the job of every tenant that is due: a backoff that ended, or a request whose
+    message never reached a worker. Stopped gateways wait for staff."""
+    now = now or timezone.now()
+    due = (
+        TenantProvisioning.objects.filter(next_attempt_at__lte=now)
+        .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
+        .exclude(
+            tenant__gateway__provisioning=ProvisioningMode.INFINITY,
+            tenant__gateway__provisioning_stopped_at__isnull=False,
+        )
+        .values_list("tenant_id", flat=True)
+    )
+    queued = 0
+    for tenant_id in due:
+        queued += job_enqueue(tenant_id)
+    return queued
+
+
+@dataclass
+class SweepResult:
+    gateways: int = 0
+    tenants_checked: int = 0
+    repaired: int = 0
+    unreachable: int = 0
+
+
+def gateways_sweep(*, now: datetime | None = None) -> SweepResult:
+    result = SweepResult()
+    for gateway in Gateway.objects.filter(
+        provisioning=ProvisioningMode.INFINITY, provisioning_stopped_at__isnull=True
+    ):
+        result.gateways += 1
+        try:
+            gateway_sweep(gateway, now=now, result=result)
+        except InfinityError as exc:
+            result.unreachable += 1
+            logger.warning("sweep of gateway %s failed: %s", gateway.pk, exc)
+            if isinstance(exc, Unauthorized | TlsFailure):
+                nodes.gateway_stop(gateway, nodes.in_plain_words(exc), now=now)
+    return result
+
+
+def gateway_sweep(
+    gateway: Gateway, *, now: datetime | None = None, result: SweepResult | None = None
+) -> SweepResult:
+    """Read the node's lists once, page by page; run the job only for tenants whose objects
+    differ from what they should be (drift), and remove the objects of tenants that are no
+    longer on this gateway."""
+    now = now or timezone.now()
+    result = result or SweepResult()
+    prefix = infinity_rules.DEFAULT_OBJECT_PREFIX + "-"
+    with nodes.client_for(gateway) as client:
+        on_node = infinity_sync.node_objects_by_tenant(
+            client.list_tokens(name_prefix=prefix), client.list_rules(tag_prefix=prefix)
+        )
+    tenants = _tenants_with_their_facts(gateway)
+    rows = {
+        row.tenant_id: row
+        for row in TenantProvisioning.objects.filter(
+            Q(tenant__gateway=gateway) | Q(node_gateway=gateway) | Q(tenant_id__in=list(on_node))
+        )
+    }
+    for tenant in tenants:
+        result.tenants_checked += 1
+        row = rows.get(tenant.pk)
+        if row is not None and row.state == ProvisioningState.FAILED:
+            continue  # not retried until something changes
+        node = on_node.pop(tenant.pk, NodeObjects())
+        if _needs_work(tenant, row, node, gateway):
+            provisioning.tenant_provision(tenant.pk, now=now, snapshot=node)
+            result.repaired += 1
+    for tenant_id, node in on_node.items():  # objects of tenants that are not on this gateway
+        result.tenants_checked += 1
+        if Tenant.objects.filter(pk=tenant_id).exclude(gateway=gateway).exists():
+            row, _ = TenantProvisioning.objects.get_or_create(tenant_id=tenant_id)
+            if row.node_gateway_id != gateway.pk:
+                TenantProvisioning.objects.filter(pk=row.pk).update(node_gateway=gateway)
+            provisioning.tenant_provision(tenant_id, now=now)
+            result.repaired += 1
+        else:
+            _leave_unknown(gateway, tenant_id, node)
+    return result
+
+
+def _tenants_with_their_facts(gateway: Gateway) -> list[Tenant]:
+    domains = CallingDomain.objects.customer_facing().order_by("pk")
+    current = SecurityToken.objects.filter(state=TokenState.CURRENT)
+    return list(
+        Tenant.objects.filter(gateway=gateway)
+        .select_related("gateway")
+        .prefetch_related(
+            Prefetch("calling_domains", queryset=domains, to_attr="facing_domains"),
+            Prefetch("tokens", queryset=current, to_attr="current_tokens"),
+        )
+        .order_by("pk")
+    )
+
+
+def _needs_work(
+    tenant: Tenant, row: TenantProvisioning | None, node: NodeObjects, gateway: Gateway
+) -> bool:
+    token = tenant.current_tokens[0] if tenant.current_tokens else None  # type: ignore[attr-defined]
+    try:
+        desired = desired_states.desired_state_for(tenant, token, tenant.facing_domains)  # type: ignore[attr-defined]
+    except InfinityRuleError:
+        return True  # the job records why
+    if desired.token is None and node.empty:
+        return False
+    value_outdated = token is not None and (
+        row is None or row.node_token_id != token.pk or row.node_gateway_id != gateway.pk
+    )
+    return bool(infinity_sync.differences(desired, node, value_outdated=value_outdated))
+
+
+def _leave_unknown(gateway: Gateway, tenant_id: int, node: NodeObjects) -> None:
+    """Objects named for a tenant this database does not know (a restored backup, another
+    portal using the same prefix): never touched, only reported."""
+    logger.warning(
+        "gateway %s holds %d objects named for tenant %s, which this portal does not know; "
+        "they are left alone",
+        gateway.pk,
+        len(node.tokens) + len(node.rules),
+        tenant_id,
+    )
