@@ -24,7 +24,7 @@ from onboarding.models import (
     TenantStatus,
     UploadInvitation,
 )
-from onboarding.services import lifecycle, tenant_creation, tokens
+from onboarding.services import lifecycle, provisioning, tenant_creation, tokens
 from onboarding.services.audit import Actor
 from onboarding.services.tenant_creation import CallingDomainSpec
 
@@ -87,6 +87,9 @@ def tenants_bulk_create(count: int, *, now: datetime, first: int = 0) -> list[Te
             events.append(_event(tenant, "enabled", S.INVITED, tenant.invited_at))
         if tenant.status == S.ACTIVE:
             events.append(_event(tenant, "token_stored", S.ACTIVE, tenant.status_changed_at))
+            ready = _event(tenant, "gateway_has_token", "", tenant.status_changed_at)
+            ready.detail = {"replacement": False}
+            events.append(ready)
         if tenant.status == S.INVITED:
             emails.append(
                 _email(tenant, EmailKind.INITIAL, tenant.invited_at, failed=number % 20 == 3)
@@ -161,9 +164,14 @@ def token_upload(tenant: Tenant, *, at: datetime) -> None:
     tokens.token_store(invitation=invitation, token=token, actor=CUSTOMER, now=at)
 
 
-def activated(name: str, *, at: datetime, took: timedelta) -> Tenant:
-    """A tenant enabled at `at - took` and active from `at`, through the real lifecycle."""
+def activated(
+    name: str, *, at: datetime, took: timedelta, gateway_after: timedelta = timedelta(0)
+) -> Tenant:
+    """A tenant enabled at `at - took - gateway_after`, whose token is stored then and whose
+    gateway has it at `at` (ready), through the real lifecycle (a manual gateway: staff
+    confirm)."""
     enabled_at = at - took
+    uploaded_at = at - gateway_after
     tenant = tenant_creation.tenant_create(
         name=name,
         main_contact_email=f"it@{name.lower()}.test",
@@ -172,5 +180,6 @@ def activated(name: str, *, at: datetime, took: timedelta) -> Tenant:
         now=enabled_at - timedelta(hours=1),
     ).tenant
     lifecycle.tenant_enable(tenant=tenant, actor=SYSTEM, now=enabled_at)
-    token_upload(tenant, at=at)
+    token_upload(tenant, at=uploaded_at)
+    provisioning.manual_configured_confirm(tenant=tenant, actor=SYSTEM, now=at)
     return tenant

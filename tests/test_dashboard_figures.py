@@ -9,9 +9,10 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
+from onboarding.gateways import provisioning as gateway_jobs
 from onboarding.models import Tenant
 from onboarding.selectors import activations, dashboard
-from onboarding.services import tokens
+from onboarding.services import provisioning, tokens
 from onboarding.services.audit import Actor
 from onboarding.services.heartbeats import heartbeat_record
 from tests.dashboard_support import activated, tenants_bulk_create, token_upload
@@ -48,11 +49,33 @@ def test_it_shows_the_median_time_from_enable_to_active_over_30_and_90_days(staf
     }
 
 
+def test_time_to_ready_runs_until_the_gateway_has_the_token_not_until_the_upload(staff_client):
+    now = timezone.now()
+    # uploaded a day after enable, on the gateway two days later: three days to ready
+    activated(
+        "Slow", at=now - timedelta(days=2), took=timedelta(days=3), gateway_after=timedelta(days=2)
+    )
+    waiting = activated("Waiting", at=now - timedelta(days=2), took=timedelta(days=1))
+    tokens.token_revoke(tenant=waiting, actor=SYSTEM, now=now - timedelta(days=1))
+    token_upload(waiting, at=now - timedelta(hours=1))  # active, not on the gateway yet
+    gateway_jobs.tenant_provision(waiting.pk)  # a manual gateway: staff must act
+
+    response = staff_client.get(URL)
+
+    # Waiting's first activation counts (1 day); its second does not until its gateway has it
+    assert medians_shown(response) == {"30 days": ("2 days", "2"), "90 days": ("2 days", "2")}
+    waiting_row = page_tables(response.content.decode())["awaiting-gateway"].rows[1]
+    assert waiting_row[0] == "Waiting" and "Awaiting staff" in waiting_row[4]
+
+
 def test_a_revoked_token_restarts_the_clock_for_the_next_activation(staff_client):
     now = timezone.now()
     tenant = activated("Alpha", at=now - timedelta(days=49), took=timedelta(days=1))
     tokens.token_revoke(tenant=tenant, actor=SYSTEM, now=now - timedelta(days=20))
     token_upload(tenant, at=now - timedelta(days=17))
+    provisioning.manual_configured_confirm(
+        tenant=tenant, actor=SYSTEM, now=now - timedelta(days=17)
+    )
 
     response = staff_client.get(URL)
 

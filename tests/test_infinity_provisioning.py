@@ -145,6 +145,21 @@ def test_suspend_disables_the_rules_and_resume_enables_them_the_token_stays(node
     assert emails(EmailKind.CONFIRMATION, tenant).count() == 1  # never a second one
 
 
+def test_a_tenant_suspended_before_its_gateway_had_the_token_is_confirmed_after_resume(node):
+    tenant = active_tenant("Acme", token=TOKEN)
+    lifecycle.tenant_suspend(tenant=tenant, actor=STAFF)
+
+    run_due_jobs()
+    assert [r["enable"] for r in node.objects(RULES)] == [False]
+    assert not emails(EmailKind.CONFIRMATION, tenant).exists()  # paused: nothing is ready
+
+    lifecycle.tenant_resume(tenant=tenant, actor=STAFF)
+    run_due_jobs()
+
+    assert [r["enable"] for r in node.objects(RULES)] == [True]
+    assert emails(EmailKind.CONFIRMATION, tenant).count() == 1
+
+
 def test_revoking_the_token_removes_the_rules_first_then_the_token(node):
     tenant = in_sync()
     node.log.clear()

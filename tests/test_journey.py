@@ -91,12 +91,33 @@ def run_admin_action(page, base_url, tenant, action):
 
 
 def create_gateway_key_in_admin(page, base_url):
-    """Staff add an API key to the default gateway and copy it from the one-time page."""
+    """Staff switch the default gateway to the feed, add an API key to it and copy it from the
+    one-time page."""
     gateway = Gateway.objects.get(is_default=True)
+    page.goto(f"{base_url}/admin/onboarding/gateway/{gateway.pk}/change/")
+    page.select_option("#id_provisioning", "feed")
+    page.click("input[name=_save]")
+    page.wait_for_selector(".messagelist")
     page.goto(f"{base_url}/admin/onboarding/gatewayapikey/add/?gateway={gateway.pk}")
     page.fill("#id_label", "journey gateway")
     page.click("input[name=_save]")
     return page.inner_text(".gateway-api-key").strip()
+
+
+def set_up_infinity_in_admin(page, base_url, node):
+    """Staff point the default gateway at its Management Node and test the connection."""
+    gateway = Gateway.objects.get(is_default=True)
+    page.goto(f"{base_url}/admin/onboarding/gateway/{gateway.pk}/change/")
+    page.select_option("#id_provisioning", "infinity")
+    page.fill("#id_management_url", f"https://127.0.0.1:{node.port}")
+    page.fill("#id_management_username", node.username)
+    page.fill("#id_management_password", node.password)
+    page.fill("#id_management_ca_bundle", node.ca_bundle.read_text())
+    page.click("input[name=_continue]")
+    page.wait_for_selector(".messagelist")
+    page.click("button[name=_test_connection]")
+    page.wait_for_selector(".messagelist .success")
+    assert "Connected to" in page.inner_text(".messagelist")
 
 
 def fetch_feed(base_url, key, etag=None):
@@ -140,7 +161,7 @@ def test_a_shared_domain_tenant_from_creation_to_confirmation(
     page.click("button[type=submit]")
     page.wait_for_selector("text=We received the token for Globex")
     # the gateway pulls the feed: "ready" waits until it has fetched the token
-    assert "Waiting for the gateway to pick up your token" in page.inner_text("main")
+    assert "your gateway is being configured" in page.inner_text("main")
     assert not OutboundEmail.objects.filter(kind=EmailKind.CONFIRMATION).exists()
 
     status, etag, feed = fetch_feed(live_server.url, gateway_key)
@@ -153,16 +174,18 @@ def test_a_shared_domain_tenant_from_creation_to_confirmation(
     assert "can now join" in confirmation["Subject"]
     assert fetch_feed(live_server.url, gateway_key, etag)[0] == 304
     page.reload()
-    assert "The gateway picked up your token" in page.inner_text("main")
+    assert "Has your token since" in page.inner_text("main")
+    assert "The service is ready" in page.inner_text("main")
     tenant.refresh_from_db()
     assert tenant.status == TenantStatus.ACTIVE
     assert SecurityToken.objects.get(tenant=tenant).fingerprint
 
 
-def test_an_own_domain_tenant_waits_for_dns_then_is_enabled_and_confirmed(
-    page, live_server, staff_login, journey_worker, smtp_sink, dns_server
+def test_an_own_domain_tenant_waits_for_dns_is_provisioned_on_infinity_then_confirmed(
+    page, live_server, staff_login, journey_worker, smtp_sink, dns_server, infinity_node
 ):
     staff_login(page, live_server.url)
+    set_up_infinity_in_admin(page, live_server.url, infinity_node)
     tenant = create_tenant_in_admin(
         page, live_server.url, name="Globex", option="own", domain="video.globex.test"
     )
@@ -199,6 +222,20 @@ def test_an_own_domain_tenant_waits_for_dns_then_is_enabled_and_confirmed(
     page.check("#id_trusted")
     page.click("button[type=submit]")
     page.wait_for_selector("text=We received the token for Globex")
+    # the worker puts the token and one rule per calling domain on the Management Node, reads
+    # them back, and only then sends the confirmation
     confirmation = smtp_sink.wait_for(3, timeout=60)[2]
+    [node_token] = infinity_node.objects("gms_access_token")
+    assert node_token["name"] == f"meet-portal-{tenant.pk}"
+    assert infinity_node.token_matches(node_token["resource_uri"], TOKEN)
+    [rule] = infinity_node.objects("gateway_routing_rule")
+    assert rule["tag"] == f"meet-portal-{tenant.pk}-{calling_domain.pk}"
+    token_row = SecurityToken.objects.get(tenant=tenant)
+    assert token_row.gateway_has_token_at is not None
+    assert infinity_node.requests("POST")  # the objects came before the email:
+    ready_at = token_row.gateway_has_token_at
+    assert OutboundEmail.objects.get(kind=EmailKind.CONFIRMATION).created_at >= ready_at
     assert confirmation["To"] == "noc@globex.test"
     assert Tenant.objects.get(pk=tenant.pk).status == TenantStatus.ACTIVE
+    page.reload()
+    assert "The service is ready" in page.inner_text("main")

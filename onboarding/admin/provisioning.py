@@ -13,6 +13,7 @@ from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from onboarding.admin.common import TenantAdminMixinBase, staff_actor, user_may
@@ -75,7 +76,7 @@ class ProvisioningAdminMixin(TenantAdminMixinBase):
                     f"{token.gateway_has_token_at:%Y-%m-%d %H:%M}",
                 )
                 if token.gateway_has_token_at
-                else format_html("<strong>Does not have the current token yet</strong>")
+                else mark_safe("<strong>Does not have the current token yet</strong>")
             )
         if row is not None:
             lines.append(

@@ -200,27 +200,41 @@ def _infinity(
     row.node_gateway = gateway if holds_something else None
     row.node_token = token if holds_something else None
     row.synced_at = now
-    if done.changed:
-        if was_in_sync:
-            action = AuditAction.GATEWAY_DRIFT_REPAIRED
-            row.drift_repaired_at = now
-        elif holds_something:
-            action = AuditAction.GATEWAY_UPDATED
-        else:
-            action = AuditAction.GATEWAY_OBJECTS_REMOVED
-        audit_record(
-            tenant=tenant,
-            action=action,
-            actor=SYSTEM,
-            now=now,
-            detail={"gateway": gateway.name, "changes": done.changes},
-        )
-    outcome = _settle(row, ProvisioningState.IN_SYNC, "", digest=digest)
-    if token is not None and holds_something:
-        tokens.gateway_has_token_mark(
-            token, actor=SYSTEM, now=now, how=f"read back from {gateway.name}"
-        )
+    # what the node holds, the fact "ready" waits for and its email: together or not at all
+    with transaction.atomic():
+        if done.changed:
+            _changes_record(row, tenant, gateway, done.changes, was_in_sync, holds_something, now)
+        outcome = _settle(row, ProvisioningState.IN_SYNC, "", digest=digest)
+        if token is not None and holds_something:
+            tokens.gateway_has_token_mark(
+                token, actor=SYSTEM, now=now, how=f"read back from {gateway.name}"
+            )
     return outcome
+
+
+def _changes_record(
+    row: TenantProvisioning,
+    tenant: Tenant,
+    gateway: Gateway,
+    changes: list[str],
+    was_in_sync: bool,
+    holds_something: bool,
+    now: datetime,
+) -> None:
+    if was_in_sync:
+        action = AuditAction.GATEWAY_DRIFT_REPAIRED
+        row.drift_repaired_at = now
+    elif holds_something:
+        action = AuditAction.GATEWAY_UPDATED
+    else:
+        action = AuditAction.GATEWAY_OBJECTS_REMOVED
+    audit_record(
+        tenant=tenant,
+        action=action,
+        actor=SYSTEM,
+        now=now,
+        detail={"gateway": gateway.name, "changes": changes},
+    )
 
 
 def _leave_node(row: TenantProvisioning, tenant: Tenant, now: datetime) -> Outcome | None:

@@ -112,6 +112,10 @@ def new_link_queue(
     )
 
 
+def confirmation_key(tenant: Tenant, token: SecurityToken) -> str:
+    return f"confirmation:{tenant.pk}:{token.pk}"
+
+
 def confirmation_queue(
     tenant: Tenant,
     token: SecurityToken,
@@ -122,7 +126,7 @@ def confirmation_queue(
     """The service is ready: to the service-notification contacts."""
     return email_queue(
         kind=EmailKind.CONFIRMATION,
-        idempotency_key=f"confirmation:{tenant.pk}:{token.pk}",
+        idempotency_key=confirmation_key(tenant, token),
         recipients=recipients_for(EmailKind.CONFIRMATION, tenant),
         tenant=tenant,
         context={**tenant_context(tenant, domains), "token": token},

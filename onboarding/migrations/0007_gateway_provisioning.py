@@ -29,6 +29,24 @@ def gateways_and_ready_tokens(apps, schema_editor):
         gateway_has_token_at__isnull=True,
         tenant__status__in=["active", "suspended"],
     ).update(gateway_has_token_at=F("uploaded_at"))
+    # "time to ready" now ends when the gateway has the token: past activations end where they
+    # always did, at the upload that made the tenant active
+    AuditEvent = apps.get_model("onboarding", "AuditEvent")
+    AuditEvent.objects.bulk_create(
+        AuditEvent(
+            tenant_id=event.tenant_id,
+            action="gateway_has_token",
+            actor_kind="system",
+            actor_label="migration 0007",
+            detail={
+                "fingerprint": event.detail.get("fingerprint", ""),
+                "how": "before the portal tracked the gateway",
+                "replacement": False,
+            },
+            created_at=event.created_at,
+        )
+        for event in AuditEvent.objects.filter(action="token_stored").iterator()
+    )
 
 
 class Migration(migrations.Migration):
@@ -331,7 +349,7 @@ class Migration(migrations.Migration):
                 (
                     "tenant",
                     models.OneToOneField(
-                        on_delete=django.db.models.deletion.PROTECT,
+                        on_delete=django.db.models.deletion.CASCADE,
                         related_name="provisioning",
                         to="onboarding.tenant",
                     ),

@@ -26,7 +26,8 @@ class TenantProvisioning(models.Model):
     it with today's tells whether anything changed since.
     """
 
-    tenant = models.OneToOneField(Tenant, on_delete=models.PROTECT, related_name="provisioning")
+    # derived state: it goes with the tenant
+    tenant = models.OneToOneField(Tenant, on_delete=models.CASCADE, related_name="provisioning")
     state = models.CharField(
         max_length=20, choices=ProvisioningState.choices, default=ProvisioningState.PENDING
     )

@@ -23,10 +23,11 @@ from onboarding.selectors.dashboard_chart import WeeklyChart, weekly_chart
 MEDIAN_WINDOWS_DAYS = (30, 90)
 # Weeks the "reaching active" chart covers, the current week included.
 CHART_WEEKS = 12
-# Audit actions written by lifecycle.py: a tenant is invited to upload (enabled, or its token
-# revoked) and becomes active (its first token stored).
+# Audit actions: a tenant is invited to upload (enabled, or its token revoked) and is ready when
+# its gateway has the token that made it active ("time to ready"; a replacement token does not
+# count). Activations from before the portal tracked the gateway got this event in migration 0007.
 INVITED_ACTIONS = (AuditAction.ENABLED, AuditAction.TOKEN_REVOKED)
-ACTIVATED_ACTION = AuditAction.TOKEN_STORED
+READY = Q(action=AuditAction.GATEWAY_HAS_TOKEN, detail__replacement=False)
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,7 @@ def activation_durations(*, now: datetime) -> QuerySet:
     )
     return (
         AuditEvent.objects.filter(
-            action=ACTIVATED_ACTION,
+            READY,
             created_at__gt=now - timedelta(days=max(MEDIAN_WINDOWS_DAYS)),
             created_at__lte=now,
         )
@@ -126,9 +127,7 @@ def activations_chart(*, now: datetime) -> WeeklyChart:
     weeks = [week_start(now) - timedelta(weeks=n) for n in range(CHART_WEEKS - 1, -1, -1)]
     first = timezone.make_aware(datetime.combine(weeks[0], datetime.min.time()))
     rows = (
-        AuditEvent.objects.filter(
-            action=ACTIVATED_ACTION, created_at__gte=first, created_at__lte=now
-        )
+        AuditEvent.objects.filter(READY, created_at__gte=first, created_at__lte=now)
         .annotate(week=TruncWeek("created_at"))
         .values("week")
         .annotate(tenants=Count("tenant_id", distinct=True))

@@ -23,8 +23,13 @@ from onboarding.models import (
     EmailKind,
     OutboundEmail,
     OutboxStatus,
+    ProvisioningMode,
+    ProvisioningState,
+    SecurityToken,
     Tenant,
+    TenantProvisioning,
     TenantStatus,
+    TokenState,
     dns_verified_awaiting_enable,
 )
 from onboarding.selectors import activations
@@ -69,6 +74,16 @@ class StuckTenant:
     reasons: list[Reason] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class GatewayWait:
+    """An active tenant whose current token is not on its gateway yet, and why."""
+
+    tenant: Tenant
+    uploaded_at: datetime
+    waited: timedelta
+    reason: Reason
+
+
 @dataclass
 class Dashboard:
     now: datetime
@@ -85,10 +100,9 @@ class Dashboard:
     liveness: heartbeats.Liveness
     medians: list[activations.MedianFigure]
     chart: WeeklyChart
-    # "Token not yet fetched by the gateway" belongs here (a list and its total, like the
-    # failed emails) once the gateway provisioning feed (issue 9, part 3) records when a
-    # gateway fetched each token; the template keeps a `gateway_fetch` block for it. Until
-    # then the page says nothing about fetching rather than guess.
+    # active tenants whose gateway does not have their current token yet, oldest first
+    awaiting_gateway: list[GatewayWait]
+    awaiting_gateway_total: int
 
 
 def dashboard_build(*, now: datetime | None = None) -> Dashboard:
@@ -116,6 +130,8 @@ def dashboard_build(*, now: datetime | None = None) -> Dashboard:
             drifted.select_related("tenant").order_by("drift_flagged_at", "id")[:LIST_LIMIT]
         ),
         drifted_total=drifted.count(),
+        awaiting_gateway=awaiting_gateway(now),
+        awaiting_gateway_total=_awaiting_gateway_tokens().count(),
         liveness=heartbeats.liveness_report(now=now),
         medians=activations.enable_to_active_medians(now=now),
         chart=activations.activations_chart(now=now),
@@ -284,3 +300,50 @@ def _email_reason(email: OutboundEmail) -> Reason:
         f"(queued {email.created_at:%Y-%m-%d %H:%M} UTC, {email.attempts} attempts so far).",
         email=email,
     )
+
+
+# Waiting for the gateway -----------------------------------------------------------------------
+
+
+def _awaiting_gateway_tokens() -> QuerySet:
+    return SecurityToken.objects.filter(
+        state=TokenState.CURRENT, gateway_has_token_at__isnull=True, tenant__status=S.ACTIVE
+    )
+
+
+def awaiting_gateway(now: datetime) -> list[GatewayWait]:
+    tokens = (
+        _awaiting_gateway_tokens()
+        .select_related("tenant__gateway", "tenant__provisioning")
+        .defer("ciphertext")
+        .order_by("uploaded_at", "id")[:LIST_LIMIT]
+    )
+    return [
+        GatewayWait(
+            tenant=token.tenant,
+            uploaded_at=token.uploaded_at,
+            waited=now - token.uploaded_at,
+            reason=gateway_reason(token.tenant),
+        )
+        for token in tokens
+    ]
+
+
+def gateway_reason(tenant: Tenant) -> Reason:
+    """The last error, "awaiting staff", or what the gateway is being asked to do."""
+    row: TenantProvisioning | None = getattr(tenant, "provisioning", None)
+    gateway = tenant.gateway
+    if gateway.provisioning == ProvisioningMode.INFINITY and gateway.provisioning_stopped_at:
+        return Reason(f"Gateway stopped: {gateway.provisioning_stop_reason}", must_act=True)
+    if row is None:
+        return Reason("Pending: the gateway is about to be configured.")
+    first_line = row.detail.splitlines()[0] if row.detail else ""
+    if row.state == ProvisioningState.AWAITING_STAFF:
+        return Reason(
+            "Awaiting staff: configure the gateway by hand, then press “Configured on the "
+            "gateway” on the tenant.",
+            must_act=True,
+        )
+    if row.state == ProvisioningState.FAILED:
+        return Reason(f"Failed: {row.detail}", must_act=True)
+    return Reason(f"Pending: {first_line}" if first_line else "Pending: being configured.")

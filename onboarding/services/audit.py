@@ -66,6 +66,6 @@ def audit_record(
         detail=detail or {},
         created_at=now or timezone.now(),
     )
-    if tenant is not None and action in provisioning_requests.GATEWAY_FOLLOWS:
+    if tenant is not None and provisioning_requests.gateway_follows(action, tenant):
         provisioning_requests.provisioning_request(tenant.pk, now=event.created_at)
     return event

@@ -14,7 +14,7 @@ from celery import current_app
 from django.db import transaction
 from django.utils import timezone
 
-from onboarding.models import AuditAction, Tenant, TenantProvisioning
+from onboarding.models import AuditAction, Tenant, TenantProvisioning, TenantStatus
 
 logger = logging.getLogger(__name__)
 
@@ -44,6 +44,14 @@ GATEWAY_FOLLOWS = frozenset(
         AuditAction.REINSTATED,
     }
 )
+
+
+# A tenant in these states has never had a token, so its gateway holds nothing to change.
+NOTHING_ON_THE_GATEWAY = frozenset({TenantStatus.DRAFT, TenantStatus.DNS_PENDING})
+
+
+def gateway_follows(action: str, tenant: Tenant) -> bool:
+    return action in GATEWAY_FOLLOWS and tenant.status not in NOTHING_ON_THE_GATEWAY
 
 
 def provisioning_request(tenant_id: int, *, now: datetime | None = None) -> None:

@@ -18,6 +18,7 @@ from onboarding.mail import composers
 from onboarding.models import (
     AuditAction,
     CallingDomain,
+    OutboundEmail,
     SecurityToken,
     Tenant,
     TenantStatus,
@@ -151,27 +152,38 @@ def gateway_has_token_mark(
     token: SecurityToken, *, actor: Actor, now: datetime | None = None, how: str
 ) -> bool:
     """Record that the gateway has this (current) token, once, and queue the email that waited
-    for it: the confirmation, or "token replaced" for a later token. False when it was known."""
+    for it: the confirmation, or "token replaced" for a later token. False when it was known.
+
+    A tenant suspended while its gateway was being configured gets its confirmation when the
+    gateway is confirmed again after the resume: the confirmation's key makes repeats harmless.
+    """
     now = now or timezone.now()
     won = SecurityToken.objects.filter(
         pk=token.pk, state=TokenState.CURRENT, gateway_has_token_at__isnull=True
     ).update(gateway_has_token_at=now)
-    if won != 1:
-        return False
-    token.gateway_has_token_at = now
     tenant = Tenant.objects.get(pk=token.tenant_id)
-    audit.audit_record(
-        tenant=tenant,
-        action=AuditAction.GATEWAY_HAS_TOKEN,
-        actor=actor,
-        now=now,
-        detail={"fingerprint": token.fingerprint, "how": how},
-    )
-    if token.is_replacement:
-        composers.token_replaced_queue(tenant, token, now)
-    elif tenant.status == TenantStatus.ACTIVE:
-        confirmation_queue_if_ready(tenant, token, now=now)
-    return True
+    if won == 1:
+        token.gateway_has_token_at = now
+        audit.audit_record(
+            tenant=tenant,
+            action=AuditAction.GATEWAY_HAS_TOKEN,
+            actor=actor,
+            now=now,
+            detail={
+                "fingerprint": token.fingerprint,
+                "how": how,
+                "replacement": token.is_replacement,
+            },
+        )
+        if token.is_replacement:
+            composers.token_replaced_queue(tenant, token, now)
+    if not token.is_replacement and tenant.status == TenantStatus.ACTIVE:
+        already = OutboundEmail.objects.filter(
+            idempotency_key=composers.confirmation_key(tenant, token)
+        ).exists()
+        if not already:
+            confirmation_queue_if_ready(tenant, token, now=now)
+    return won == 1
 
 
 def upload_link_reissue(
