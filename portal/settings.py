@@ -257,6 +257,9 @@ DEFAULT_FROM_EMAIL = env.str(
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 STAFF_NOTIFICATION_EMAILS = env.list("STAFF_NOTIFICATION_EMAILS", default=[])
 SUPPORT_CONTACT = env.str("SUPPORT_CONTACT", default="support@localhost")
+# who runs the gateway: named on every customer page and email, so a request for a Google secret
+# never comes from nobody in particular (domain.md, "What customers read")
+PROVIDER_NAME = env.str("PROVIDER_NAME", default="Pexip")
 PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 # The portal's domain settings (domain.md) --------------------------------------------------------

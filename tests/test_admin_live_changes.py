@@ -59,7 +59,10 @@ def test_editing_a_live_tenant_tells_the_customer_what_to_change(staff_client):
     assert (domain.meeting_id_length, domain.prefix) == ("long", "")  # the prefix is cleared
     [email] = settings_changed_emails(tenant)
     text, html = rendered(email)
-    assert "Meeting ID length for acme.onpexip.com: Short -> Long" in text
+    assert (
+        'Meeting ID length for acme.onpexip.com: "Use short meeting IDs" -> '
+        'choose "Use long meeting IDs"' in text
+    )
     assert "<code>42</code></td><td><code>none</code>" in html
     assert any("told to change" in m for m in messages_of(response))
     event = AuditEvent.objects.get(tenant=tenant, action="settings_changed")

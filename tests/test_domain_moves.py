@@ -67,7 +67,10 @@ def test_switching_tells_the_customer_the_new_values_and_the_old_domain_keeps_wo
     assert old.retired_at is None and old.prefix  # still served, prefix still held
     text, html = rendered(settings_changed_emails(tenant)[0])
     assert f"Calling domains: gmeet.pexip.me (prefix {old.prefix}) -> globex.onpexip.com" in text
-    assert "Meeting ID length for globex.onpexip.com: (not used) -> Long" in text
+    assert (
+        'Meeting ID length for globex.onpexip.com: (not used) -> choose "Use long meeting IDs"'
+        in text
+    )
     assert "globex.onpexip.com" in html and "1234567890123@globex.onpexip.com" in html
     assert AuditEvent.objects.filter(tenant=tenant, action="calling_domain_switched").exists()
 

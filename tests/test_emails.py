@@ -70,7 +70,7 @@ def test_the_initial_email_has_the_steps_values_link_and_expiry(smtp_sink):
         "PexipInterop",
         "Trusted",
         "acme.onpexip.com",
-        "Long",
+        "Use long meeting IDs",
         "192.0.2.10",
         "gateway.example.com",
         "1234567890123@acme.onpexip.com",
@@ -87,7 +87,14 @@ def test_the_initial_email_shows_the_prefix_of_a_shared_domain(smtp_sink):
 
     _message, text, html = deliver(EmailKind.INITIAL, smtp_sink)
 
-    assert_in_both(text, html, "gmeet.pexip.me", "Short", prefix, f"{prefix}1234@gmeet.pexip.me")
+    assert_in_both(
+        text,
+        html,
+        "gmeet.pexip.me",
+        "Use short meeting IDs",
+        prefix,
+        f"{prefix}1234@gmeet.pexip.me",
+    )
 
 
 def test_the_initial_email_says_to_limit_access_before_allowing_interop(smtp_sink):
@@ -95,7 +102,7 @@ def test_the_initial_email_says_to_limit_access_before_allowing_interop(smtp_sin
 
     _message, text, html = deliver(EmailKind.INITIAL, smtp_sink)
 
-    assert_in_both(text, html, "/Sales, video@acme.test", "Set up that restriction first")
+    assert_in_both(text, html, "/Sales, video@acme.test", "Set them up first, before you tick")
 
 
 def test_the_reminder_says_its_link_replaces_the_earlier_one(smtp_sink):

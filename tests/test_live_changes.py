@@ -63,9 +63,12 @@ def test_moving_to_long_ids_clears_the_prefix_and_tells_the_customer_old_and_new
     [email] = settings_changed_emails(tenant)
     assert email.recipients == ["admin@acme.test"]
     text, html = rendered(email)
-    assert "Meeting ID length for acme.onpexip.com: Short -> Long" in text
+    assert (
+        'Meeting ID length for acme.onpexip.com: "Use short meeting IDs" -> '
+        'choose "Use long meeting IDs"' in text
+    )
     assert "Meeting ID prefix for acme.onpexip.com: 42 -> none" in text
-    assert "<td><code>Short</code></td><td><code>Long</code></td>" in html
+    assert '<td>"Use short meeting IDs"</td><td>choose "Use long meeting IDs"</td>' in html
     assert "do not create a new one" in text
     assert {(c.what, c.old, c.new) for c in result.customer_changes} == {
         ("Meeting ID length", "Short", "Long"),
@@ -163,7 +166,7 @@ def test_sfb_and_access_scope_changes_are_listed_with_the_ou_advice():
         "Additional gateway for Skype for Business users for acme.onpexip.com: not ticked -> "
         "ticked, hostname pexip.me" in text
     )
-    assert "set up that restriction before you change anything else" in html
+    assert "Set them up first, before you change anything else" in html
 
 
 def test_contact_changes_are_audited_but_need_no_email():

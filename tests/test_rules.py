@@ -486,14 +486,24 @@ def test_deprecated_choices_carry_a_warning(option, length, codes):
         ("shared", True, "Leave 'Provide an additional gateway for Skype for Business users' "),
         ("onpexip", True, "Tick 'Provide an additional gateway for Skype for Business users' and "),
         ("own", True, "Tick 'Provide an additional gateway for Skype for Business users' and "),
-        ("onpexip", False, "Leave 'Provide an additional gateway for Skype for Business users' "),
-        ("own", False, "Leave 'Provide an additional gateway for Skype for Business users' "),
+        ("onpexip", False, ""),
+        ("own", False, ""),
     ],
 )
 def test_the_sfb_instruction_says_whether_to_tick_the_box(option, sfb, phrase):
     assert calling_domains.sfb_instruction(option=option, sfb_additional_gateway=sfb).startswith(
         phrase
     )
+
+
+@pytest.mark.parametrize(
+    ("option", "sfb", "applies"),
+    [("shared", False, True), ("onpexip", True, True), ("own", False, False)],
+)
+def test_sfb_applies_to_the_shared_domain_and_to_domains_with_the_sfb_gateway(option, sfb, applies):
+    assert calling_domains.sfb_applies(option=option, sfb_additional_gateway=sfb) is applies
+    instruction = calling_domains.sfb_instruction(option=option, sfb_additional_gateway=sfb)
+    assert bool(instruction) is applies
 
 
 @pytest.mark.parametrize(("option", "mentions_pexip_me"), [("own", True), ("shared", False)])

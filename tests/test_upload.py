@@ -149,14 +149,6 @@ def test_a_form_body_of_raw_bytes_that_are_not_utf8_is_refused(client, link, bod
     assert not UploadInvitation.objects.filter(used_at__isnull=False).exists()
 
 
-def test_the_token_is_never_echoed_back_on_a_refused_form(client, link):
-    response = upload(client, link, trusted=False)
-
-    assert response.status_code == 400
-    assert TOKEN not in response.content.decode()
-    assert "tick this box" in response.content.decode()
-
-
 def test_a_short_id_domain_needs_its_prefix_confirmed(client):
     tenant = invited_tenant(option="shared", domain="")
     prefix = tenant.calling_domains.get().prefix

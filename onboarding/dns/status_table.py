@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from onboarding.dns import verdicts
-from onboarding.models import CallingDomain, DnsVerdict, Tenant
+from onboarding.models import CallingDomain, DnsCheck, DnsVerdict, Tenant
 
 
 def tenant_own_domains(tenant: Tenant) -> list[CallingDomain]:
@@ -32,6 +32,29 @@ class DnsStatusRow:
     found: str
     checked_at: datetime | None
     hint: str  # what the customer should do, in plain words
+    customer_verdict: str  # the verdict as a customer reads it
+    customer_found: str  # what was found, without resolver jargon
+
+
+# A verdict as a customer reads it: staff keep DnsVerdict's short labels.
+CUSTOMER_VERDICTS = {
+    DnsVerdict.OK: "correct",
+    DnsVerdict.MISSING: "not found",
+    DnsVerdict.MISMATCH: "different from what we need",
+    DnsVerdict.UNKNOWN: "no answer yet",
+    DnsVerdict.NOT_APPLICABLE: "not needed",
+}
+NOT_CHECKED = "not checked yet"
+
+
+def customer_found(check: DnsCheck | None) -> str:
+    if check is None:
+        return ""
+    if check.verdict == DnsVerdict.UNKNOWN:
+        return verdicts.unknown_in_plain_words(check.detail)
+    if check.verdict == DnsVerdict.MISSING and not check.found:
+        return verdicts.missing_in_plain_words(check.detail)
+    return check.found_display
 
 
 def dns_status_table(calling_domain: CallingDomain) -> list[DnsStatusRow]:
@@ -50,7 +73,7 @@ def dns_status_table(calling_domain: CallingDomain) -> list[DnsStatusRow]:
                 expected=record.value,
                 zone_line=record.zone_line,
                 verdict=check.verdict if check else "",
-                verdict_label=DnsVerdict(check.verdict).label if check else "not checked yet",
+                verdict_label=DnsVerdict(check.verdict).label if check else NOT_CHECKED,
                 found=check.found_display if check else "",
                 checked_at=check.checked_at if check else None,
                 hint=verdicts.fix_hint(
@@ -58,6 +81,10 @@ def dns_status_table(calling_domain: CallingDomain) -> list[DnsStatusRow]:
                     check.verdict if check else DnsVerdict.MISSING,
                     check.found if check else (),
                 ),
+                customer_verdict=CUSTOMER_VERDICTS[DnsVerdict(check.verdict)]
+                if check
+                else NOT_CHECKED,
+                customer_found=customer_found(check),
             )
         )
     return rows

@@ -86,7 +86,31 @@ def fix_hint(record: ExpectedRecord, verdict: str, found: Sequence[str]) -> str:
         return f'This record holds {", ".join(found)}; it must hold "{record.text}".' + keep
     if verdict == V.NOT_APPLICABLE:
         return "Not applicable: no tenant owns this domain, so there is no ownership code."
-    return "Your DNS servers did not answer for this record; it is checked again automatically."
+    return "Nothing to do yet: we check this record again automatically."
+
+
+# Why a lookup gave up (LookupUnknown's reasons in lookups.py), as a customer reads it: they can
+# do nothing about our resolver, and "not even for the root" means nothing to them.
+_UNREACHABLE = "we could not reach any DNS server for this domain; we will try again"
+_NO_ANSWER = "your domain's DNS servers did not answer in time; we will try again"
+_AN_ERROR = "your domain's DNS servers answered with an error; we will try again"
+
+
+def unknown_in_plain_words(reason: str) -> str:
+    if "name servers" in reason:  # finding the servers failed before any was asked
+        return _UNREACHABLE
+    if "timeout" in reason or "in time" in reason:
+        return _NO_ANSWER
+    return _AN_ERROR  # SERVFAIL, REFUSED, a malformed answer or a referral
+
+
+def missing_in_plain_words(detail: str) -> str:
+    """What was found for a missing record (LookupAnswer.why_none in lookups.py), in words."""
+    if detail == "no such name":
+        return "nothing: this name does not exist in DNS"
+    if "does not exist" in detail:
+        return "nothing: its CNAME leads nowhere"
+    return f"nothing: {detail}" if detail else "nothing"
 
 
 def _srv_words(item: str) -> str:

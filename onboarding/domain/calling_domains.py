@@ -22,6 +22,7 @@ from onboarding.domain.domain_names import (
     normalize_onpexip_subdomain,
     normalize_own_domain,
 )
+from onboarding.domain.google_admin import SFB_ADDITIONAL_GATEWAY
 
 # The provider's shared calling domain: every shared-domain tenant uses this exact name and is told
 # apart by its prefix.
@@ -204,19 +205,24 @@ def needs_dns_verification(option: str) -> bool:
     return option == CallingDomainOption.OWN
 
 
+def sfb_applies(*, option: str, sfb_additional_gateway: bool) -> bool:
+    """Whether Skype for Business concerns this calling domain at all: the shared domain always
+    gives an SfB address (and its customers must leave Google's box unticked); other domains only
+    when staff chose the additional SfB gateway. Elsewhere customers read nothing about SfB."""
+    return option == CallingDomainOption.SHARED or sfb_additional_gateway
+
+
 def sfb_instruction(*, option: str, sfb_additional_gateway: bool) -> str:
-    """What the customer does with Google Admin's Skype for Business tick box."""
+    """What the customer does with Google Admin's Skype for Business tick box; empty where SfB
+    does not apply (domain.md, "What customers read")."""
     if option == CallingDomainOption.SHARED:
         return (
-            "Leave 'Provide an additional gateway for Skype for Business users' unticked: "
+            f"Leave '{SFB_ADDITIONAL_GATEWAY}' unticked: "
             f"{SHARED_DOMAIN} already gives every meeting a Skype for Business address."
         )
     if sfb_additional_gateway:
-        return (
-            "Tick 'Provide an additional gateway for Skype for Business users' and enter "
-            f"the hostname {SFB_GATEWAY_HOSTNAME}."
-        )
-    return "Leave 'Provide an additional gateway for Skype for Business users' unticked."
+        return f"Tick '{SFB_ADDITIONAL_GATEWAY}' and enter the hostname {SFB_GATEWAY_HOSTNAME}."
+    return ""
 
 
 def example_dial_string(*, domain: str, meeting_id_length: str, prefix: str) -> str:

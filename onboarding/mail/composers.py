@@ -61,14 +61,11 @@ def recipients_for(kind: str, tenant: Tenant | None) -> list[str]:
 def tenant_context(tenant: Tenant, domains: list[CallingDomain] | None = None) -> dict[str, Any]:
     """What every tenant email shows; `domains`: its customer-facing calling domains, when the
     caller has them already."""
+    values = instructions.tenant_values(tenant, domains)
     return {
         "tenant": tenant,
-        "values": instructions.tenant_values(tenant, domains),
-        "access_scope_advice": instructions.access_scope_advice(tenant),
-        "google_admin_path": instructions.GOOGLE_ADMIN_PATH,
-        "google_admin_path_older": instructions.GOOGLE_ADMIN_PATH_OLDER,
-        "token_type": instructions.TOKEN_TYPE,
-        "suggested_token_name": instructions.SUGGESTED_TOKEN_NAME,
+        "values": values,
+        **instructions.customer_context(tenant, values),
     }
 
 

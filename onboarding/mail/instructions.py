@@ -6,20 +6,15 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.template.loader import render_to_string
 from django.utils.safestring import SafeString
 
-from onboarding.domain import calling_domains, domain_names
+from onboarding.domain import calling_domains, domain_names, google_admin
 from onboarding.domain.calling_domains import AccessScope, CallingDomainOption, MeetingIdLength
 from onboarding.models import CallingDomain, Tenant
-
-# Google Admin's menu path, in the current console and in older ones (domain.md, "The journey").
-GOOGLE_ADMIN_PATH = "Apps > Google Workspace > Google Meet > Interoperability tokens"
-GOOGLE_ADMIN_PATH_OLDER = "Apps > Google Workspace > Google Meet > Gateways for Interoperability"
-TOKEN_TYPE = "Pexip"  # noqa: S105 (the token type Google Admin lists, not a secret)
-SUGGESTED_TOKEN_NAME = "PexipInterop"  # noqa: S105 (a label)
 
 
 @dataclass(frozen=True)
@@ -28,10 +23,12 @@ class GoogleAdminValues:
     domain_display: str
     option_label: str
     meeting_id_length: str
+    meeting_id_choice: str  # Google Admin's radio label: "Use long meeting IDs"
     gateway_ip: str
     gateway_hostname: str
     prefix: str
-    sfb_instruction: str
+    sfb_applies: bool
+    sfb_instruction: str  # empty where SfB does not apply
     sfb_hostname: str
     example_dial_string: str
 
@@ -44,9 +41,14 @@ def calling_domain_values(calling_domain: CallingDomain, tenant: Tenant) -> Goog
         domain_display=domain_names.display_domain(calling_domain.domain),
         option_label=CallingDomainOption(calling_domain.option).label,
         meeting_id_length="Short" if short else "Long",
+        meeting_id_choice=google_admin.meeting_id_choice(short=short),
         gateway_ip=gateway.ip_address,
         gateway_hostname=gateway.hostname,
         prefix=calling_domain.prefix if short else "",
+        sfb_applies=calling_domains.sfb_applies(
+            option=calling_domain.option,
+            sfb_additional_gateway=calling_domain.sfb_additional_gateway,
+        ),
         sfb_instruction=calling_domains.sfb_instruction(
             option=calling_domain.option,
             sfb_additional_gateway=calling_domain.sfb_additional_gateway,
@@ -92,12 +94,66 @@ def _values_html(values: tuple[GoogleAdminValues, ...]) -> SafeString:
 _values_html_cached = functools.lru_cache(maxsize=512)(_values_html)
 
 
-def access_scope_advice(tenant: Tenant) -> str:
-    if tenant.access_scope == AccessScope.SELECTED and tenant.access_scope_units:
-        units = ", ".join(tenant.access_scope_units)
-        return (
-            f"Interoperability is meant for these organisational units or groups only: {units}. "
-            "Set up that restriction first, before you tick 'Allow interoperability with other "
-            "systems', so it is never briefly open to everyone."
-        )
-    return "Interoperability is meant for your whole organisation."
+@dataclass(frozen=True)
+class Steps:
+    """The numbers of the customer's steps, in domain.md's order: limit access first (only when
+    the scope is limited), then the values, then the token last, then the upload. Every email and
+    page counts them from here, so "N steps" is always true."""
+
+    limit_access: int | None
+    enter_values: int
+    create_token: int
+    upload_token: int
+
+    @property
+    def count(self) -> int:
+        return self.upload_token
+
+    @property
+    def in_google_admin(self) -> int:
+        return self.create_token
+
+    @property
+    def count_in_words(self) -> str:
+        return _NUMBER_WORDS[self.count]
+
+    @property
+    def in_google_admin_in_words(self) -> str:
+        return _NUMBER_WORDS[self.in_google_admin]
+
+
+_NUMBER_WORDS = {1: "one", 2: "two", 3: "three", 4: "four", 5: "five"}
+
+
+def steps(*, scope_limited: bool) -> Steps:
+    first = 2 if scope_limited else 1
+    return Steps(
+        limit_access=1 if scope_limited else None,
+        enter_values=first,
+        create_token=first + 1,
+        upload_token=first + 2,
+    )
+
+
+def scope_limited(tenant: Tenant) -> bool:
+    return tenant.access_scope == AccessScope.SELECTED and bool(tenant.access_scope_units)
+
+
+def customer_context(tenant: Tenant, values: Sequence[GoogleAdminValues]) -> dict[str, Any]:
+    """What every customer email and the upload page need to say where, in which order, and only
+    what applies: Google's labels, the step numbers, the access scope, whether SfB concerns the
+    tenant at all."""
+    limited = scope_limited(tenant)
+    return {
+        "google": google_admin.LABELS,
+        "steps": steps(scope_limited=limited),
+        "scope_limited": limited,
+        "scope_units": list(tenant.access_scope_units) if limited else [],
+        "offers_sfb": any(v.sfb_applies for v in values),
+        "asks_prefix": any(v.prefix for v in values),  # the upload form asks for it again
+        # the older names, kept for the templates that only point at the tokens page
+        "google_admin_path": google_admin.TOKENS_PATH,
+        "google_admin_path_older": google_admin.OLDER_TOKENS_PATH,
+        "token_type": google_admin.TOKEN_TYPE,
+        "suggested_token_name": google_admin.SUGGESTED_TOKEN_NAME,
+    }

@@ -57,6 +57,7 @@ class RenderedEmail:
 def render(kind: str, context: dict[str, Any]) -> RenderedEmail:
     context = {
         "support_contact": settings.SUPPORT_CONTACT,
+        "provider_name": settings.PROVIDER_NAME,
         "portal_base_url": settings.PORTAL_BASE_URL,
         **context,
     }

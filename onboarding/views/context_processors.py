@@ -5,5 +5,5 @@ from django.http import HttpRequest
 
 
 def portal(request: HttpRequest) -> dict[str, Any]:
-    """What every customer page shows: the support contact (domain.md)."""
-    return {"support_contact": settings.SUPPORT_CONTACT}
+    """What every customer page shows: the provider and the support contact (domain.md)."""
+    return {"support_contact": settings.SUPPORT_CONTACT, "provider_name": settings.PROVIDER_NAME}

@@ -144,16 +144,11 @@ def _upload_page(
 ) -> HttpResponse:
     tenant = check.tenant
     assert tenant is not None  # the page is shown for a VALID link only
+    values = [instructions.calling_domain_values(d, tenant) for d in domains]
     context = {
         **_base_context(check),
+        **instructions.customer_context(tenant, values),
         "form": form,
-        "values_html": instructions.values_html(
-            [instructions.calling_domain_values(d, tenant) for d in domains]
-        ),
-        "access_scope_advice": instructions.access_scope_advice(tenant),
-        "google_admin_path": instructions.GOOGLE_ADMIN_PATH,
-        "google_admin_path_older": instructions.GOOGLE_ADMIN_PATH_OLDER,
-        "token_type": instructions.TOKEN_TYPE,
-        "suggested_token_name": instructions.SUGGESTED_TOKEN_NAME,
+        "values_html": instructions.values_html(values),
     }
     return render(request, "onboarding/upload.html", context, status=status)
