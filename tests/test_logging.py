@@ -20,6 +20,7 @@ import pytest
 from django.utils import timezone
 
 from onboarding.infra.request_ids import REQUEST_ID_HEADER
+from tests.provisioning_support import make_infinity
 from tests.upload_support import link_path, prefix_field, shared_domain_tenant
 
 
@@ -205,14 +206,18 @@ ACTIONS: list[Callable[..., None]] = [
 
 @pytest.mark.services
 def test_no_line_gunicorn_or_the_worker_writes_carries_a_secret(
-    page, gunicorn, celery_workers, smtp_sink
+    page, gunicorn, celery_workers, smtp_sink, infinity_node
 ):
+    # the worker sends the token to the gateway's Management Node, logging at DEBUG
+    make_infinity(infinity_node)
     worker = celery_workers(LOG_LEVEL="DEBUG", LOG_FORMAT="json")
     found = Secrets()
 
     for action in ACTIONS:
         action(page, gunicorn.url, found)
-    smtp_sink.wait_for(3)  # both tenants' initial emails and the confirmation: the worker ran
+    # both tenants' initial emails and the confirmation: the worker ran, and provisioned the node
+    smtp_sink.wait_for(3)
+    assert len(infinity_node.objects("gms_access_token")) == 1
     web_log, worker_log = gunicorn.output(), worker.output()
 
     assert set(found.values) >= {"uploaded token", "upload link signature", "TOTP secret"}
@@ -230,13 +235,16 @@ def test_no_line_gunicorn_or_the_worker_writes_carries_a_secret(
 
 @pytest.mark.services
 def test_the_tasks_a_request_queues_log_with_its_request_id(
-    page, gunicorn, celery_workers, smtp_sink
+    page, gunicorn, celery_workers, smtp_sink, infinity_node
 ):
+    make_infinity(infinity_node)
     worker = celery_workers(LOG_FORMAT="json")
     found = Secrets()
 
     customer_uploads_a_token(page, gunicorn.url, found)
-    smtp_sink.wait_for(2)  # the initial email, then the confirmation the upload queued
+    # the initial email, then the confirmation: the upload queued the provisioning job, which
+    # queued the confirmation once the node had the token; both carry the upload's request id
+    smtp_sink.wait_for(2)
 
     upload_id = found.request_ids["upload"]
     web_lines = json_lines(gunicorn.output())

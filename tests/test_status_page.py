@@ -110,7 +110,9 @@ def test_a_suspended_tenants_used_link_says_the_service_is_paused(client):
     page = client.get(path).content.decode()
 
     assert one_state(page) == "The service is paused"
+    assert page.count("paused") == 1
     assert "Active since" not in page
+    assert "new-link" not in page and "Ask for a new link" not in page
 
 
 def test_the_page_never_shows_the_token_even_decrypted_from_history(client):
