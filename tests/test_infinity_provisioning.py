@@ -521,3 +521,19 @@ def test_adopting_hand_made_objects_puts_them_under_the_portal(node):
         tenant=tenant, action=AuditAction.GATEWAY_OBJECTS_ADOPTED
     ).exists()
     assert emails(EmailKind.CONFIRMATION, tenant).count() == 1
+
+
+def test_the_retry_pass_queues_ended_backoffs_at_once_and_lost_requests_after_a_while(node):
+    from onboarding.gateways import provisioning_sweep
+
+    requested = active_tenant("Acme", token=TOKEN)
+    failing = active_tenant("Globex", token="globex-Token_0123456789")
+    TenantProvisioning.objects.filter(tenant=failing).update(
+        attempts=1, next_attempt_at=timezone.now() + timedelta(seconds=10)
+    )
+    now = timezone.now()
+
+    assert provisioning_sweep.provisioning_retry_pass(now=now) == 0  # both just queued
+    assert provisioning_sweep.provisioning_retry_pass(now=now + timedelta(seconds=11)) == 1
+    assert provisioning_sweep.provisioning_retry_pass(now=now + timedelta(minutes=3)) == 2
+    assert state_of(requested).attempts == 0

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db.models import Prefetch, Q
 from django.utils import timezone
@@ -32,12 +32,20 @@ from onboarding.services.provisioning_requests import job_enqueue
 logger = logging.getLogger(__name__)
 
 
+# A request's job is queued at once; only one still not run after this is queued again (the
+# broker lost it), so a backlog the workers are still working through is not queued twice.
+REQUEUE_AFTER = timedelta(minutes=2)
+
+
 def provisioning_retry_pass(*, now: datetime | None = None) -> int:
     """Queue the job of every tenant that is due: a backoff that ended, or a request whose
     message never reached a worker. Stopped gateways wait for staff."""
     now = now or timezone.now()
     due = (
-        TenantProvisioning.objects.filter(next_attempt_at__lte=now)
+        TenantProvisioning.objects.filter(
+            Q(attempts__gt=0, next_attempt_at__lte=now)
+            | Q(attempts=0, next_attempt_at__lte=now - REQUEUE_AFTER)
+        )
         .filter(Q(lease_until__isnull=True) | Q(lease_until__lt=now))
         .exclude(
             tenant__gateway__provisioning=ProvisioningMode.INFINITY,

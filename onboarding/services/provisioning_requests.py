@@ -79,8 +79,20 @@ def gateway_tenants_request(gateway_id: int, *, now: datetime | None = None) -> 
             "tenant_id", flat=True
         )
     )
-    for tenant_id in sorted(tenant_ids):
-        provisioning_request(tenant_id, now=now)
+    now = now or timezone.now()
+    # in bulk: a gateway may serve thousands of tenants, and this runs in a staff request
+    TenantProvisioning.objects.bulk_create(
+        [
+            TenantProvisioning(tenant_id=i, requested_at=now, next_attempt_at=now)
+            for i in tenant_ids
+        ],
+        ignore_conflicts=True,
+    )
+    TenantProvisioning.objects.filter(tenant_id__in=tenant_ids).update(
+        requested_at=now, next_attempt_at=now, attempts=0
+    )
+    ordered = sorted(tenant_ids)
+    transaction.on_commit(lambda: [job_enqueue(tenant_id) for tenant_id in ordered])
     return len(tenant_ids)
 
 
