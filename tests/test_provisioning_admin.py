@@ -285,3 +285,19 @@ def test_the_default_gateway_follows_default_gateway_settings_at_every_migrate(
     call_command("migrate", verbosity=0)  # nothing changed: nothing rewritten
 
     assert Gateway.objects.get(pk=gateway.pk).management_password_ciphertext == ciphertext
+
+
+def test_staff_filter_the_tenant_list_by_provisioning_state(sign_in_as):
+    client = sign_in_as(ONBOARDING_STAFF)
+    waiting = active_tenant("Acme")
+    active_tenant("Globex")
+    run_due_jobs()
+    from onboarding.services import provisioning
+
+    provisioning.manual_configured_confirm(tenant=waiting, actor=STAFF)
+
+    page = client.get(
+        reverse("admin:onboarding_tenant_changelist") + "?provisioning__state__exact=awaiting_staff"
+    ).content.decode()
+
+    assert "Globex" in page and "Acme" not in page

@@ -72,6 +72,7 @@ class TenantAdmin(
         ("calling_domains__option", admin.ChoicesFieldListFilter),
         DeprecatedSettingFilter,
         "gateway",
+        ("provisioning__state", admin.ChoicesFieldListFilter),
     ]
     search_fields = [
         "name",
