@@ -27,6 +27,7 @@ from onboarding.admin.dashboard import DashboardAdminMixin
 from onboarding.admin.dns import check_dns_now, dns_attention, dns_table
 from onboarding.admin.inlines import CallingDomainInline, OutboundEmailInline
 from onboarding.admin.live_changes import LiveTenantAdminMixin, is_live
+from onboarding.admin.page_actions import TenantPageActionsMixin
 from onboarding.admin.previews import EmailPreviewAdminMixin
 from onboarding.admin.tenant_form import DeprecatedSettingFilter, TenantAdminForm
 from onboarding.admin.timeline import TimelineAdminMixin
@@ -47,6 +48,7 @@ from onboarding.services.tenant_creation import UniqueConflict, tenant_save
 class TenantAdmin(
     ActionPermissionMixin,
     RevalidateOnUniqueConflictMixin,
+    TenantPageActionsMixin,
     LiveTenantAdminMixin,
     DashboardAdminMixin,
     TimelineAdminMixin,
