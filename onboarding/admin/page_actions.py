@@ -115,14 +115,15 @@ class TenantPageActionsMixin(TenantAdminMixinBase):
         tenant = get_object_or_404(self.get_queryset(request), pk=unquote(object_id))
         back = reverse("admin:onboarding_tenant_change", args=[tenant.pk])
         permitted = self.get_actions(request)
-        if action.name not in permitted:
+        entry = permitted.get(action.name)
+        if entry is None:
             messages.error(
                 request, f"You do not have permission to “{action.label}”. Nothing was changed."
             )
             return HttpResponseRedirect(back)
         if action.confirm and action.shown_for(tenant) and request.POST.get("confirm") != "yes":
             return self._page_action_confirmation(request, tenant, action, back)
-        func = permitted[action.name][0]
+        func = entry[0]
         response = func(self, request, self.get_queryset(request).filter(pk=tenant.pk))
         if isinstance(response, TemplateResponse) and response.context_data is not None:
             # an action's own confirmation page (offboarding) leads back to this tenant's page,

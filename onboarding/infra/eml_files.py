@@ -44,7 +44,7 @@ class EmlFileBackend(BaseEmailBackend):
         self.folder.mkdir(parents=True, exist_ok=True)
         sent = 0
         for message in email_messages:
-            path = self.folder / file_name(message.subject, datetime.now(UTC))
+            path = self.folder / file_name(str(message.subject), datetime.now(UTC))
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
             with os.fdopen(descriptor, "wb") as eml:
                 eml.write(message.message().as_bytes(linesep="\n"))
