@@ -141,6 +141,17 @@ def test_dns_and_ownership_code_show_only_for_own_domains(staff_client):
     assert "not verified yet" in own_page.content.decode()
 
 
+def test_the_dns_section_shows_only_for_a_tenant_with_an_own_domain(staff_client):
+    shared = make_tenant("Sharedco", option="shared", domain="", length="short")
+    own = make_tenant("Ownco", option="own", domain="video.ownco.test")
+
+    shared_page = staff_client.get(reverse("admin:onboarding_tenant_change", args=[shared.pk]))
+    own_page = staff_client.get(reverse("admin:onboarding_tenant_change", args=[own.pk]))
+
+    assert "field-dns_records" not in shared_page.content.decode()
+    assert "field-dns_records" in own_page.content.decode()
+
+
 def test_the_calling_domain_form_loads_the_shared_domain_default_script(staff_client):
     html = staff_client.get(ADD_URL).content.decode()
 

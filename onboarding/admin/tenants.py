@@ -144,7 +144,8 @@ class TenantAdmin(
             )
             fieldsets.append(("Security token", {"fields": ["token_panel"]}))
             fieldsets.append(("Emails", {"fields": ["email_previews_link"]}))
-            fieldsets.append(("DNS", {"fields": ["dns_records"]}))
+            if obj.calling_domains.in_use().own().exists():  # DNS means nothing otherwise
+                fieldsets.append(("DNS", {"fields": ["dns_records"]}))
             fieldsets.append(("Timeline (newest first)", {"fields": ["audit_trail"]}))
         return fieldsets
 
