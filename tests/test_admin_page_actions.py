@@ -197,3 +197,56 @@ def test_every_button_names_a_list_action_of_the_tenant_admin():
     list_actions = {name for _f, name, _d in model_admin._get_base_actions()}
     assert {a.name for a in TENANT_PAGE_ACTIONS} == ALL_BUTTONS
     assert list_actions >= ALL_BUTTONS
+
+
+def test_a_button_only_action_runs_with_the_permission_it_names(staff_client, monkeypatch):
+    """How "Provision now" and the like join the row: a method with @admin.action(permissions=)
+    and a PageAction, without a place in the list's menu."""
+    from django.contrib import admin
+
+    from onboarding.admin import page_actions
+    from onboarding.admin.tenants import TenantAdmin
+
+    ran = []
+
+    @admin.action(description="Note it", permissions=["enable_tenant"])
+    def note_tenant(modeladmin, request, queryset):
+        ran.extend(queryset)
+
+    monkeypatch.setattr(TenantAdmin, "note_tenant", note_tenant, raising=False)
+    monkeypatch.setattr(
+        page_actions,
+        "TENANT_PAGE_ACTIONS",
+        [*page_actions.TENANT_PAGE_ACTIONS, page_actions.PageAction("note_tenant", "Note it")],
+    )
+    tenant = tenant_in("draft")
+
+    assert "note_tenant" in buttons_on(staff_client, tenant)
+    response = staff_client.post(action_url(tenant, "note_tenant"))
+
+    assert response.status_code == 302
+    assert ran == [tenant]
+
+
+def test_a_button_only_action_refuses_a_user_without_its_permission(sign_in_as, monkeypatch):
+    from django.contrib import admin
+
+    from onboarding.admin import page_actions
+    from onboarding.admin.tenants import TenantAdmin
+
+    @admin.action(description="Note it", permissions=["enable_tenant"])
+    def note_tenant(modeladmin, request, queryset):
+        raise AssertionError("must not run")
+
+    monkeypatch.setattr(TenantAdmin, "note_tenant", note_tenant, raising=False)
+    monkeypatch.setattr(
+        page_actions,
+        "TENANT_PAGE_ACTIONS",
+        [*page_actions.TENANT_PAGE_ACTIONS, page_actions.PageAction("note_tenant", "Note it")],
+    )
+    client = sign_in_as(READ_ONLY)
+    tenant = tenant_in("draft")
+
+    assert "note_tenant" not in buttons_on(client, tenant)
+    response = client.post(action_url(tenant, "note_tenant"), follow=True)
+    assert any("permission" in m for m in messages_of(response))

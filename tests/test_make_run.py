@@ -28,7 +28,8 @@ EMAIL_WAIT_SECONDS = 150
 # run.sh kills what is still running after its own grace period (20 s); stopping must not
 # need that
 STOP_SECONDS = 15
-INITIAL_SUBJECT = "connect-demo-acme-s-video-systems"
+# the demo tenant seed_demo enables: its name is in its emails' subjects, so in the file names
+DEMO_TENANT_IN_NAME = "demo-acme"
 # Observed on this project: when the worker's whole process group got the TERM, its pool
 # processes died of it at once ("Process 'ForkPoolWorker-1' ... exited with 'signal 15
 # (SIGTERM)'") and the worker then sometimes hung in its warm shutdown for good (2 of 5 tries,
@@ -68,10 +69,13 @@ def wait_for(find, seconds: float, what: str):
 
 
 def initial_email(mail_folder: Path):
-    files = sorted(mail_folder.glob(f"*{INITIAL_SUBJECT}*.eml")) if mail_folder.is_dir() else []
-    if not files:
-        return None
-    return email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
+    """The first email to Demo Acme that carries an upload link."""
+    files = sorted(mail_folder.glob(f"*{DEMO_TENANT_IN_NAME}*.eml")) if mail_folder.is_dir() else []
+    for path in files:
+        message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+        if "/upload/" in message.get_body(("plain",)).get_content():
+            return message
+    return None
 
 
 def group_alive(pgid: int) -> bool:

@@ -7,8 +7,10 @@ audit events are the list action's own (one home per rule). A button is shown on
 user may run the action (Django's own filtering of actions by permission) and the transition
 table (`lifecycle.is_allowed`) allows its operation from the tenant's state.
 
-To add a button: write the admin action (with `@admin.action(permissions=[...])`, listed in
-`TenantAdmin.actions`), then append a `PageAction` to `TENANT_PAGE_ACTIONS`.
+To add a button: write the admin action, a method of TenantAdmin (or a mixin) decorated with
+`@admin.action(permissions=[...])`, then append a `PageAction` to `TENANT_PAGE_ACTIONS`. List it
+in `TenantAdmin.actions` too if it belongs in the list's menu; a method left out of it is a
+button only, with the same permission check.
 """
 
 from __future__ import annotations
@@ -78,7 +80,6 @@ TENANT_PAGE_ACTIONS: list[PageAction] = [
     PageAction("offboard_tenants", "Offboard", Operation.OFFBOARD, dangerous=True),
     PageAction("reinstate_tenants", "Reinstate (a fresh onboarding)", Operation.REINSTATE),
 ]
-_BY_NAME = {action.name: action for action in TENANT_PAGE_ACTIONS}
 
 
 class TenantPageActionsMixin(TenantAdminMixinBase):
@@ -92,9 +93,30 @@ class TenantPageActionsMixin(TenantAdminMixinBase):
         )
         return [page_action, *super().get_urls()]
 
+    def page_action_function(self, request: HttpRequest, name: str) -> Callable[..., Any] | None:
+        """The action `name` runs, if this user may run it: a list action as Django filters
+        them by permission, or a button-only method under the same rule (every permission in
+        its `allowed_permissions`; a method that names none is never run from a button)."""
+        entry = self.get_actions(request).get(name)
+        if entry is not None:
+            return entry[0]
+        # _get_base_actions is private to Django, so django-stubs leaves it out
+        base_actions = self._get_base_actions()  # type: ignore[attr-defined]
+        listed = {action_name for _f, action_name, _d in base_actions}
+        method = None if name in listed else getattr(type(self), name, None)
+        permissions = getattr(method, "allowed_permissions", None)
+        if not permissions or not all(
+            getattr(self, f"has_{p}_permission")(request) for p in permissions
+        ):
+            return None
+        return method
+
     def page_actions_for(self, request: HttpRequest, tenant: Tenant) -> list[PageAction]:
-        permitted = self.get_actions(request)
-        return [a for a in TENANT_PAGE_ACTIONS if a.name in permitted and a.shown_for(tenant)]
+        return [
+            action
+            for action in TENANT_PAGE_ACTIONS
+            if action.shown_for(tenant) and self.page_action_function(request, action.name)
+        ]
 
     def change_view(
         self,
@@ -109,21 +131,19 @@ class TenantPageActionsMixin(TenantAdminMixinBase):
         return super().change_view(request, object_id, form_url, context)
 
     def page_action_view(self, request: HttpRequest, object_id: str, action_name: str) -> Any:
-        action = _BY_NAME.get(action_name)
+        action = next((a for a in TENANT_PAGE_ACTIONS if a.name == action_name), None)
         if action is None:
             raise Http404("No such action on a tenant's page.")
         tenant = get_object_or_404(self.get_queryset(request), pk=unquote(object_id))
         back = reverse("admin:onboarding_tenant_change", args=[tenant.pk])
-        permitted = self.get_actions(request)
-        entry = permitted.get(action.name)
-        if entry is None:
+        func = self.page_action_function(request, action.name)
+        if func is None:
             messages.error(
                 request, f"You do not have permission to “{action.label}”. Nothing was changed."
             )
             return HttpResponseRedirect(back)
         if action.confirm and action.shown_for(tenant) and request.POST.get("confirm") != "yes":
             return self._page_action_confirmation(request, tenant, action, back)
-        func = entry[0]
         response = func(self, request, self.get_queryset(request).filter(pk=tenant.pk))
         if isinstance(response, TemplateResponse) and response.context_data is not None:
             # an action's own confirmation page (offboarding) leads back to this tenant's page,
