@@ -73,6 +73,9 @@ class PortalAdminSite(AdminSite):
     site_header = "Meet interop onboarding"
     site_title = "Meet interop onboarding"
     index_title = "Tenants and gateways"
+    # The portal has no public front page (customers arrive by the links in their emails), so
+    # Django's "View site" link would lead to a 404: leave it out.
+    site_url = None
 
     def has_permission(self, request: HttpRequest) -> bool:
         # django-otp's OTPMiddleware gives request.user its is_verified(): no stub can know

@@ -234,7 +234,11 @@ STORAGES = {
 
 # Email -------------------------------------------------------------------------------------------
 # EMAIL_URL carries the backend, server and credentials (smtp+tls://user:password@host:587).
-_email = env.email_url("EMAIL_URL", default="consolemail://")
+# Unset with DEBUG (`make run`): every email becomes an .eml file under var/mail/, so a newcomer
+# opens the demo's links there, while the console log stays redacted. Unset without DEBUG: the
+# console default, refused below.
+_email_url = env.str("EMAIL_URL", default="")
+_email = env.email_url_config(_email_url or "consolemail://")
 EMAIL_BACKEND = _email["EMAIL_BACKEND"]
 EMAIL_HOST = _email["EMAIL_HOST"]
 EMAIL_PORT = _email["EMAIL_PORT"]
@@ -245,6 +249,9 @@ EMAIL_USE_TLS = _email.get("EMAIL_USE_TLS", False)
 EMAIL_USE_SSL = _email.get("EMAIL_USE_SSL", False)
 # the folder of filemail:// (the file backend)
 EMAIL_FILE_PATH = _email["EMAIL_FILE_PATH"]
+if DEBUG and not _email_url:
+    EMAIL_BACKEND = "onboarding.infra.eml_files.EmlFileBackend"
+    EMAIL_FILE_PATH = str(BASE_DIR / "var" / "mail")
 if not DEBUG and EMAIL_BACKEND == "django.core.mail.backends.console.EmailBackend":
     # the console backend prints whole emails, upload links included, into the log
     raise ImproperlyConfigured(
@@ -260,7 +267,10 @@ SUPPORT_CONTACT = env.str("SUPPORT_CONTACT", default="support@localhost")
 # who runs the gateway: named on every customer page and email, so a request for a Google secret
 # never comes from nobody in particular (domain.md, "What customers read")
 PROVIDER_NAME = env.str("PROVIDER_NAME", default="Pexip")
-PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
+# `make run` serves on 127.0.0.1:$PORT; a command run beside it with the same PORT (e.g.
+# `PORT=8765 manage.py issue_upload_link`) then builds links to that port, not to 8000.
+_port = env.int("PORT", default=8000)
+PORTAL_BASE_URL = env.str("PORTAL_BASE_URL", default=f"http://127.0.0.1:{_port}").rstrip("/")
 
 # The portal's domain settings (domain.md) --------------------------------------------------------
 # The default gateway: documentation-range values, flagged by `check --deploy`.

@@ -54,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  Password: {password}")
     print("  Code:     a backup code below (each works once), or scan the QR code")
     print(f"  Backup codes: {' '.join(enrolment.backup_codes)}")
+    print(f"  Emails:   {where_emails_go()}")
     print("=" * width)
     if args.qr:
         # to stderr: make run shows the login box twice (captured stdout), the QR code once
@@ -61,6 +62,19 @@ def main(argv: list[str] | None = None) -> int:
         print(enrolment.qr_text(), file=sys.stderr)
         print(f"  {enrolment.config_url}", file=sys.stderr)
     return 0
+
+
+def where_emails_go() -> str:
+    from django.conf import settings
+
+    if settings.EMAIL_BACKEND == "onboarding.infra.eml_files.EmlFileBackend":
+        folder = Path(settings.EMAIL_FILE_PATH)
+        shown = folder.relative_to(REPO_ROOT) if folder.is_relative_to(REPO_ROOT) else folder
+        return (
+            f"one .eml file each in {shown}/ (newest last; the demo's initial email, with "
+            "its upload link, is there once the worker has started)"
+        )
+    return f"sent with {settings.EMAIL_BACKEND} (EMAIL_URL)"
 
 
 if __name__ == "__main__":

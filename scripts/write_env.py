@@ -62,7 +62,7 @@ COMMENTED_EXAMPLES = [
     "# DATABASE_URL=postgres://postgres@127.0.0.1:5432/portal",
     "# Unset: a local-memory cache. Example for Redis:",
     "# CACHE_URL=redis://127.0.0.1:6379/1",
-    "# Unset: emails are printed on the console. Example for an SMTP sink such as mailpit:",
+    "# Unset (with DEBUG): each email is an .eml file under var/mail/. Example for an SMTP sink:",
     "# EMAIL_URL=smtp://127.0.0.1:1025",
 ]
 

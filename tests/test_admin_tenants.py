@@ -88,6 +88,76 @@ def test_a_shared_domain_tenant_gets_a_prefix_a_warning_and_a_badge(staff_client
     assert f"prefix {calling_domain.prefix}" in listing
 
 
+def test_a_shared_domain_row_saved_with_the_form_defaults_gets_short_ids(staff_client):
+    # the form's default length is long (recommended everywhere else); shared is short only
+    data = tenant_form(domains=[{"option": "shared"}])
+
+    response = staff_client.post(ADD_URL, data)
+
+    assert response.status_code == 302
+    calling_domain = CallingDomain.objects.get(tenant__name="Acme")
+    assert (calling_domain.meeting_id_length, len(calling_domain.prefix)) == ("short", 4)
+
+
+def test_a_live_shared_domain_still_cannot_move_to_long_ids(staff_client):
+    from tests.live_support import edit_data
+
+    tenant = invited_shared_tenant()
+
+    response = staff_client.post(
+        reverse("admin:onboarding_tenant_change", args=[tenant.pk]),
+        edit_data(tenant, meeting_id_length="long", prefix=""),
+        follow=True,
+    )
+
+    assert "short meeting IDs only" in response.content.decode()
+    assert CallingDomain.objects.get(tenant=tenant).meeting_id_length == "short"
+
+
+def invited_shared_tenant():
+    from tests.upload_support import shared_domain_tenant
+
+    return shared_domain_tenant("Globex")
+
+
+def test_the_add_page_has_no_dns_or_ownership_code_column(staff_client):
+    html = staff_client.get(ADD_URL).content.decode()
+
+    assert "Ownership code" not in html
+    assert "column-dns_state" not in html
+
+
+def test_dns_and_ownership_code_show_only_for_own_domains(staff_client):
+    shared = make_tenant("Sharedco", option="shared", domain="", length="short")
+    own = make_tenant("Ownco", option="own", domain="video.ownco.test")
+
+    shared_page = staff_client.get(reverse("admin:onboarding_tenant_change", args=[shared.pk]))
+    own_page = staff_client.get(reverse("admin:onboarding_tenant_change", args=[own.pk]))
+
+    assert "Ownership code" not in shared_page.content.decode()
+    assert "not needed" not in shared_page.content.decode()
+    code = CallingDomain.objects.get(tenant=own).ownership_code
+    assert code in own_page.content.decode()
+    assert "not verified yet" in own_page.content.decode()
+
+
+def test_the_dns_section_shows_only_for_a_tenant_with_an_own_domain(staff_client):
+    shared = make_tenant("Sharedco", option="shared", domain="", length="short")
+    own = make_tenant("Ownco", option="own", domain="video.ownco.test")
+
+    shared_page = staff_client.get(reverse("admin:onboarding_tenant_change", args=[shared.pk]))
+    own_page = staff_client.get(reverse("admin:onboarding_tenant_change", args=[own.pk]))
+
+    assert "field-dns_records" not in shared_page.content.decode()
+    assert "field-dns_records" in own_page.content.decode()
+
+
+def test_the_calling_domain_form_loads_the_shared_domain_default_script(staff_client):
+    html = staff_client.get(ADD_URL).content.decode()
+
+    assert "onboarding/calling_domain_defaults.js" in html
+
+
 def test_short_ids_on_a_subdomain_are_saved_with_a_warning(staff_client):
     data = tenant_form(
         domains=[
@@ -111,7 +181,6 @@ def test_short_ids_on_a_subdomain_are_saved_with_a_warning(staff_client):
             {"option": "onpexip", "domain": "acme", "prefix": "12"},
             "Long meeting IDs take no prefix",
         ),
-        ({"option": "shared", "meeting_id_length": "long"}, "short meeting IDs only"),
         (
             {"option": "shared", "meeting_id_length": "short", "sfb_additional_gateway": True},
             "leave the additional Skype for Business gateway off",

@@ -12,7 +12,14 @@ from django.core.management.base import CommandError
 from django.db import connection
 
 from onboarding.domain.calling_domains import CallingDomainOption
-from onboarding.models import AuditEvent, CallingDomain, Tenant, TenantStatus
+from onboarding.models import (
+    AuditEvent,
+    CallingDomain,
+    EmailKind,
+    OutboundEmail,
+    Tenant,
+    TenantStatus,
+)
 from onboarding.services import audit, tenant_creation
 from onboarding.services.tenant_creation import CallingDomainSpec
 
@@ -59,6 +66,14 @@ def test_seed_demo_creates_one_tenant_per_calling_domain_option():
     assert by_option["onpexip"].meeting_id_length == "long"
     assert by_option["own"].domain == "video.example.com"
     assert by_option["own"].tenant.status == TenantStatus.DNS_PENDING
+
+
+def test_seed_demo_enables_the_onpexip_tenant_so_the_demo_has_an_initial_email():
+    run("seed_demo")
+
+    acme = Tenant.objects.get(name="Demo Acme")
+    assert acme.status == TenantStatus.INVITED
+    assert OutboundEmail.objects.filter(tenant=acme, kind=EmailKind.INITIAL).count() == 1
 
 
 def test_seed_demo_records_the_system_as_creator():
@@ -189,3 +204,32 @@ def test_a_refused_transition_exits_non_zero_with_the_message():
 
     assert result.returncode != 0
     assert "cannot be enabled yet: DNS for video.acme.example is not verified" in result.stderr
+
+
+@pytest.mark.django_db(transaction=True)
+def test_issue_upload_link_builds_its_link_on_the_port_make_run_serves():
+    """`PORT=8765 make run`, then `PORT=8765 manage.py issue_upload_link` in another shell: the
+    printed (and emailed) link goes to 8765, not to the default 8000."""
+    tenant = make_tenant()
+    call_command("enable_tenant", str(tenant.pk), stdout=StringIO())
+    db = connection.settings_dict
+    environment = {
+        **{k: v for k, v in os.environ.items() if k != "PORTAL_BASE_URL"},
+        "DJANGO_SETTINGS_MODULE": "portal.settings",
+        "PORT": "8765",
+        "DATABASE_URL": (
+            f"postgres://{db['USER']}:{db['PASSWORD']}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        ),
+    }
+
+    result = subprocess.run(
+        [sys.executable, "manage.py", "issue_upload_link", str(tenant.pk)],
+        cwd=REPO_ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("http://127.0.0.1:8765/upload/")

@@ -326,6 +326,36 @@ def test_each_jobs_last_beat_is_shown_and_judged_against_its_interval(staff_clie
     assert "alive" in liveness.caption
 
 
+def test_a_job_not_yet_run_since_the_scheduler_started_is_waiting_not_stale(staff_client):
+    now = timezone.now()
+    heartbeat_record("scheduler", now=now - timedelta(minutes=5))
+    heartbeat_record("outbox_sweeper", now=now - timedelta(seconds=20))
+    heartbeat_record("dns_sweeper", now=now - timedelta(seconds=20))
+    heartbeat_record("reminders", now=now - timedelta(minutes=4))
+    # beat last before the portal was stopped; hourly, so its next run is still to come
+    heartbeat_record("contact_eraser", now=now - timedelta(hours=20))
+
+    liveness = tables(staff_client.get(URL))["liveness"]
+
+    states = {row[0]: row[4] for row in liveness.rows[1:]}
+    assert states["token_destroyer"] == "waiting for its first run"
+    assert states["contact_eraser"] == "waiting for its first run"
+    assert "stale" not in states.values()
+
+
+def test_a_job_that_never_ran_long_after_the_scheduler_started_is_stale(staff_client):
+    now = timezone.now()
+    heartbeat_record("scheduler", now=now - timedelta(minutes=5))
+    heartbeat_record("outbox_sweeper", now=now - timedelta(seconds=20))
+
+    liveness = tables(staff_client.get(URL))["liveness"]
+
+    states = {row[0]: row[4] for row in liveness.rows[1:]}
+    # every minute plus 3 minutes' allowance has passed since the start: it should have run
+    assert states["dns_sweeper"] == "stale"
+    assert states["token_destroyer"] == "waiting for its first run"
+
+
 def test_the_scheduler_counts_as_down_when_no_job_beat_recently(staff_client):
     heartbeat_record("outbox_sweeper", now=timezone.now() - timedelta(minutes=30))
 

@@ -143,3 +143,14 @@ def test_missing_or_invalid_secrets_stop_the_process_at_start_up(environment, me
 
     assert result.returncode != 0
     assert message in result.stderr
+
+
+@pytest.mark.django_db
+def test_jobs_waiting_for_their_first_run_leave_healthz_ok(client):
+    """A fresh start: the scheduler beat, no periodic job has run yet (the hourly ones wait an
+    hour). /healthz judges the scheduler by its newest beat, never a job's first run."""
+    heartbeat_record("scheduler", now=timezone.now() - timedelta(minutes=2))
+
+    response = client.get("/healthz")
+
+    assert response.json()["checks"]["scheduler"] == "ok"

@@ -17,6 +17,12 @@ AFTER = [("onboarding", "0007_gateway_provisioning")]
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
+@pytest.fixture(autouse=True)
+def back_to_the_latest_migrations():
+    yield
+    migrate(MigrationExecutor(connection).loader.graph.leaf_nodes())
+
+
 def migrate(target):
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()

@@ -614,3 +614,18 @@ def test_an_accepted_prefix_is_always_one_the_table_allows(prefix, option, lengt
     assert re.fullmatch(r"[0-9]{0,4}", stored)
     assert length == "short" or stored == ""
     assert option != "shared" or stored == "" or 8000 <= int(stored) <= 8999
+
+
+@pytest.mark.parametrize(
+    ("option", "chosen", "expected"),
+    [
+        ("shared", "long", "short"),
+        ("shared", "short", "short"),
+        ("onpexip", "long", "long"),
+        ("onpexip", "short", "short"),
+        ("own", "long", "long"),
+        ("own", "short", "short"),
+    ],
+)
+def test_choosing_the_shared_domain_sets_short_ids_for_a_new_domain(option, chosen, expected):
+    assert calling_domains.meeting_id_length_for_new(option=option, chosen=chosen) == expected

@@ -46,9 +46,17 @@ class CallingDomainInline(admin.TabularInline):
         "prefix",
         "sfb_additional_gateway",
         "dns_state",
-        "ownership_code",
+        "ownership_code_of_own_domain",
     ]
-    readonly_fields = ["dns_state", "ownership_code"]
+    readonly_fields = ["dns_state", "ownership_code_of_own_domain"]
+    # columns that mean something for own domains only (DNS checks, the TXT ownership code)
+    own_domain_columns = ("dns_state", "ownership_code_of_own_domain")
+
+    def get_fields(self, request: HttpRequest, obj: Tenant | None = None) -> Any:
+        fields = list(super().get_fields(request, obj))
+        if obj is None or not obj.calling_domains.in_use().own().exists():
+            fields = [f for f in fields if f not in self.own_domain_columns]
+        return fields
 
     def get_queryset(self, request: HttpRequest) -> Any:
         # retired domains stay in the record (audit trail) but are no longer edited here
@@ -69,11 +77,15 @@ class CallingDomainInline(admin.TabularInline):
     @admin.display(description="DNS")
     def dns_state(self, calling_domain: CallingDomain) -> str:
         if not calling_domain.pk or not calling_domain.needs_dns:
-            return "not needed"
+            return ""
         state = domain_dns_state(calling_domain)
         if calling_domain.is_awaiting_switch:
             return f"{state}; waiting for the switch"
         return state
+
+    @admin.display(description="Ownership code (TXT)")
+    def ownership_code_of_own_domain(self, calling_domain: CallingDomain) -> str:
+        return calling_domain.ownership_code if calling_domain.needs_dns else ""
 
 
 class OutboundEmailInline(admin.TabularInline):

@@ -35,9 +35,18 @@ class CallingDomainForm(forms.ModelForm):
         model = CallingDomain
         fields = ["option", "domain", "meeting_id_length", "prefix", "sfb_additional_gateway"]
 
+    class Media:
+        # picking the shared domain in the browser sets short IDs at once (the server does the
+        # same in clean(), so a page without JavaScript saves alike)
+        js = ["onboarding/calling_domain_defaults.js"]
+
     def clean(self) -> dict[str, Any]:
         super().clean()
         cleaned = self.cleaned_data
+        if self.instance.pk is None and "meeting_id_length" in cleaned:
+            cleaned["meeting_id_length"] = calling_domains.meeting_id_length_for_new(
+                option=cleaned.get("option", ""), chosen=cleaned["meeting_id_length"]
+            )
         # only an existing row changes length; a new row with long IDs and a prefix is a typing
         # mistake, which the model's validation reports in the rules' words
         if self.instance.pk is not None and "prefix" in cleaned:

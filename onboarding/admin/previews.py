@@ -12,12 +12,15 @@ from django.http import HttpRequest
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from onboarding.admin.common import TenantAdminMixinBase
-from onboarding.mail import previews
-from onboarding.models import Tenant
-from onboarding.services import changes
+from onboarding.dns.schedule import NOT_VERIFIED_WARNING_AFTER
+from onboarding.dns.status_table import dns_status_table
+from onboarding.mail import previews, staff_alerts
+from onboarding.models import CallingDomain, Tenant
+from onboarding.services import changes, lifecycle
 
 
 class EmailPreviewAdminMixin(TenantAdminMixinBase):
@@ -44,7 +47,10 @@ class EmailPreviewAdminMixin(TenantAdminMixinBase):
             "title": f"Email previews for {tenant.name}",
             "tenant": tenant,
             "previews": previews.tenant_previews(
-                tenant, sample_changes=changes.sample_changes(tenant)
+                tenant,
+                sample_changes=changes.sample_changes(tenant),
+                tenant_status=lifecycle.status_label(tenant),
+                dns_sample=dns_sample(tenant),
             ),
         }
         return TemplateResponse(request, "admin/onboarding/tenant/email_previews.html", context)
@@ -53,3 +59,29 @@ class EmailPreviewAdminMixin(TenantAdminMixinBase):
     def email_previews_link(self, tenant: Tenant) -> str:
         url = reverse("admin:onboarding_tenant_email_previews", args=[tenant.pk])
         return format_html('<a href="{}">Preview every email this tenant can receive</a>', url)
+
+
+def dns_sample(tenant: Tenant) -> previews.DnsSample | None:
+    """The tenant's first own domain in use with its latest verdicts, for the DNS emails."""
+    calling_domain = CallingDomain.objects.in_use().own().filter(tenant=tenant).first()
+    if calling_domain is None:
+        return None
+    rows = dns_status_table(calling_domain)
+    checked = [row.checked_at for row in rows if row.checked_at]
+    since = calling_domain.dns_pending_since or calling_domain.created_at
+    return previews.DnsSample(
+        calling_domain=calling_domain,
+        records=[
+            staff_alerts.AlertRecord(
+                name=row.name,
+                type=row.rdtype,
+                expected=row.expected,
+                verdict=row.verdict_label,
+                found=row.found,
+            )
+            for row in rows
+        ],
+        checked_at=max(checked, default=None),
+        # the alert goes out once a domain has waited this long, never sooner
+        days_waiting=max((timezone.now() - since).days, NOT_VERIFIED_WARNING_AFTER.days),
+    )

@@ -27,6 +27,7 @@ from onboarding.admin.dashboard import DashboardAdminMixin
 from onboarding.admin.dns import check_dns_now, dns_attention, dns_table
 from onboarding.admin.inlines import CallingDomainInline, OutboundEmailInline
 from onboarding.admin.live_changes import LiveTenantAdminMixin, is_live
+from onboarding.admin.page_actions import TenantPageActionsMixin
 from onboarding.admin.previews import EmailPreviewAdminMixin
 from onboarding.admin.provisioning import ProvisioningAdminMixin
 from onboarding.admin.tenant_form import DeprecatedSettingFilter, TenantAdminForm
@@ -48,6 +49,7 @@ from onboarding.services.tenant_creation import UniqueConflict, tenant_save
 class TenantAdmin(
     ActionPermissionMixin,
     RevalidateOnUniqueConflictMixin,
+    TenantPageActionsMixin,
     LiveTenantAdminMixin,
     DashboardAdminMixin,
     TimelineAdminMixin,
@@ -148,7 +150,8 @@ class TenantAdmin(
             fieldsets.append(("Security token", {"fields": ["token_panel"]}))
             fieldsets.append(("Gateway provisioning", {"fields": ["provisioning_panel"]}))
             fieldsets.append(("Emails", {"fields": ["email_previews_link"]}))
-            fieldsets.append(("DNS", {"fields": ["dns_records"]}))
+            if obj.calling_domains.in_use().own().exists():  # DNS means nothing otherwise
+                fieldsets.append(("DNS", {"fields": ["dns_records"]}))
             fieldsets.append(("Timeline (newest first)", {"fields": ["audit_trail"]}))
         return fieldsets
 

@@ -13,8 +13,7 @@ from django.db.models import Q
 
 from onboarding.dns import verdicts
 from onboarding.dns.schedule import DomainState
-from onboarding.domain import domain_names
-from onboarding.mail import composers
+from onboarding.mail import composers, staff_alerts
 from onboarding.mail.outbox import email_queue
 from onboarding.models import (
     ActorKind,
@@ -139,22 +138,20 @@ def _staff_email(
         recipients=composers.recipients_for(kind, tenant),
         tenant=tenant,
         now=now,
-        context={
-            "tenant": tenant,
-            "tenant_status": lifecycle.status_label(tenant),
-            "domain": domain_names.display_domain(calling_domain.domain),
-            "checked_at": now,
-            "records": [
-                {
-                    "name": r.expected.name,
-                    "type": r.expected.rdtype,
-                    "expected": r.expected.value,
-                    "verdict": DnsVerdict(r.verdict).label,
-                    "found": r.found_display,
-                }
+        context=staff_alerts.dns_alert_context(
+            calling_domain=calling_domain,
+            tenant_status=lifecycle.status_label(tenant),
+            records=[
+                staff_alerts.AlertRecord(
+                    name=r.expected.name,
+                    type=r.expected.rdtype,
+                    expected=r.expected.value,
+                    verdict=DnsVerdict(r.verdict).label,
+                    found=r.found_display,
+                )
                 for r in check.records
             ],
-            "admin_url": f"{settings.PORTAL_BASE_URL}/admin/onboarding/tenant/{tenant.pk}/change/",
+            checked_at=now,
             **extra,
-        },
+        ),
     )

@@ -201,6 +201,16 @@ def default_meeting_id_length(option: str) -> str:
     return MeetingIdLength.SHORT if option == CallingDomainOption.SHARED else MeetingIdLength.LONG
 
 
+def meeting_id_length_for_new(*, option: str, chosen: str) -> str:
+    """A new calling domain's length: choosing the shared domain sets short IDs, its only
+    length, so a form left at its default (long, recommended elsewhere) cannot fail on it.
+    An existing domain never changes length this way: that is a live change the customer
+    must follow (services/changes.py)."""
+    if option == CallingDomainOption.SHARED:
+        return MeetingIdLength.SHORT
+    return chosen
+
+
 def needs_dns_verification(option: str) -> bool:
     return option == CallingDomainOption.OWN
 

@@ -80,6 +80,7 @@ class GatewayFetch(models.Model):
 
     class Meta:
         verbose_name = "gateway feed fetch"
+        verbose_name_plural = "gateway feed fetches"
         ordering = ["-fetched_at", "-id"]
         indexes = [models.Index(fields=["gateway", "fetched_at"])]
 

@@ -31,6 +31,14 @@ PERIODIC_JOBS = {
 }
 
 
+# A job's state on the dashboard. "Waiting" is a job that has not run since the scheduler
+# started and is not yet late for it: beat sends an interval job first one interval after it
+# starts, so the hourly jobs would otherwise show a red "stale" for the first hour of every run.
+JOB_OK = "ok"
+JOB_WAITING = "waiting for its first run"
+JOB_STALE = "stale"
+
+
 @dataclass(frozen=True)
 class JobLiveness:
     """One job's last beat and the verdict on it, as the dashboard shows it."""
@@ -41,6 +49,7 @@ class JobLiveness:
     # how often the scheduler runs it; None for the scheduler's own start beat or an unknown job
     every: timedelta | None
     stale: bool | None  # None: nothing to judge against (start beat, job with no schedule)
+    state: str | None = None  # JOB_OK, JOB_WAITING or JOB_STALE; None as for `stale`
 
 
 def heartbeat_record(name: str, *, now: datetime | None = None) -> None:
@@ -67,10 +76,37 @@ def job_interval(name: str) -> timedelta | None:
     return None
 
 
-def job_stale(*, beat_at: datetime | None, every: timedelta, now: datetime) -> bool:
-    """A job is stale when it missed its run: its last beat is older than its interval plus the
-    scheduler's allowance (SCHEDULER_HEARTBEAT_MAX_AGE), which absorbs a slow run or a queue."""
-    return beat_at is None or now - beat_at > every + settings.SCHEDULER_HEARTBEAT_MAX_AGE
+def job_stale(
+    *,
+    beat_at: datetime | None,
+    every: timedelta,
+    now: datetime,
+    scheduler_started_at: datetime | None = None,
+) -> bool:
+    """A job is stale when it missed its run: neither its last beat nor the scheduler's start
+    (whichever is later) lies within its interval plus the scheduler's allowance
+    (SCHEDULER_HEARTBEAT_MAX_AGE), which absorbs a slow run or a queue."""
+    since = max((t for t in (beat_at, scheduler_started_at) if t is not None), default=None)
+    return since is None or now - since > every + settings.SCHEDULER_HEARTBEAT_MAX_AGE
+
+
+def job_state(
+    *,
+    beat_at: datetime | None,
+    every: timedelta,
+    now: datetime,
+    scheduler_started_at: datetime | None,
+) -> str:
+    """ok, waiting for its first run (none since the scheduler started, and not late yet; or
+    no scheduler has started at all, which the scheduler's own line reports), or stale."""
+    if beat_at is None and scheduler_started_at is None:
+        return JOB_WAITING
+    if job_stale(beat_at=beat_at, every=every, now=now, scheduler_started_at=scheduler_started_at):
+        return JOB_STALE
+    not_run_since_start = beat_at is None or (
+        scheduler_started_at is not None and beat_at < scheduler_started_at
+    )
+    return JOB_WAITING if not_run_since_start else JOB_OK
 
 
 @dataclass(frozen=True)
@@ -91,13 +127,27 @@ def liveness_report(*, now: datetime | None = None) -> Liveness:
         *PERIODIC_JOBS,
         *sorted(set(beats) - set(PERIODIC_JOBS) - {SCHEDULER_BEAT}),
     ]
+    started_at = beats.get(SCHEDULER_BEAT)
     jobs = []
     for name in names:
         every = job_interval(name)
         beat_at = beats.get(name)
-        stale = None if every is None else job_stale(beat_at=beat_at, every=every, now=now)
+        state = (
+            None
+            if every is None
+            else job_state(beat_at=beat_at, every=every, now=now, scheduler_started_at=started_at)
+        )
         age = None if beat_at is None else now - beat_at
-        jobs.append(JobLiveness(name=name, beat_at=beat_at, age=age, every=every, stale=stale))
+        jobs.append(
+            JobLiveness(
+                name=name,
+                beat_at=beat_at,
+                age=age,
+                every=every,
+                stale=None if state is None else state == JOB_STALE,
+                state=state,
+            )
+        )
     newest = max(beats.values(), default=None)
     return Liveness(
         scheduler_alive=_newest_is_fresh(newest, now),

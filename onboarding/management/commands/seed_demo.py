@@ -1,4 +1,5 @@
-"""Demo tenants for a first look at the portal: one per calling-domain option.
+"""Demo tenants for a first look at the portal: one per calling-domain option. The onpexip.com
+one is enabled at once, so its initial email (with an upload link) is the demo's first email.
 
 Idempotent: a tenant whose name is already taken (any case, not offboarded) is left alone, so
 running it again creates nothing new.
@@ -24,6 +25,8 @@ class DemoTenant:
     name: str
     main_contact_email: str
     calling_domain: CallingDomainSpec
+    # enabled at once, so a newcomer finds its initial email (and upload link) after `make run`
+    enabled: bool = False
 
 
 DEMO_TENANTS = [
@@ -36,6 +39,7 @@ DEMO_TENANTS = [
         "Demo Acme",
         "it@acme-demo.example.com",
         CallingDomainSpec(option=CallingDomainOption.ONPEXIP, domain="demo-acme"),
+        enabled=True,
     ),
     DemoTenant(
         "Demo Own Domain Inc",
@@ -67,6 +71,8 @@ class Command(BaseCommand):
                 self.stderr.write(f"Skipped: {demo.name}: {' '.join(messages)}")
                 continue
             tenant = created.tenant
+            if demo.enabled:
+                tenant = lifecycle.tenant_enable(tenant=tenant, actor=actor)
             domain = tenant.calling_domains.get()
             self.stdout.write(
                 f"Created: {tenant.name} (id {tenant.pk}), {domain}, "
