@@ -28,6 +28,10 @@ from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
 from onboarding.admin.common import TenantAdminMixinBase
+from onboarding.admin.provisioning import (
+    awaits_staff_on_a_manual_gateway,
+    has_something_for_the_gateway,
+)
 from onboarding.models import CallingDomain, Tenant
 from onboarding.services import lifecycle
 from onboarding.services.lifecycle import Operation
@@ -79,6 +83,10 @@ TENANT_PAGE_ACTIONS: list[PageAction] = [
     # offboarding shows its own confirmation page (the list action's)
     PageAction("offboard_tenants", "Offboard", Operation.OFFBOARD, dangerous=True),
     PageAction("reinstate_tenants", "Reinstate (a fresh onboarding)", Operation.REINSTATE),
+    PageAction("provision_tenants_now", "Provision now", applies=has_something_for_the_gateway),
+    PageAction(
+        "gateway_configured", "Configured on the gateway", applies=awaits_staff_on_a_manual_gateway
+    ),
 ]
 
 

@@ -4,8 +4,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
@@ -14,7 +12,6 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path, reverse
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
-from django.views.decorators.http import require_POST
 
 from onboarding.admin.common import TenantAdminMixinBase, staff_actor, user_may
 from onboarding.gateways import adoption, nodes
@@ -39,23 +36,11 @@ class ProvisioningAdminMixin(TenantAdminMixinBase):
         return user_may(request, "provision_tenant")
 
     def get_urls(self) -> list[URLPattern]:
-        def view(function: Any) -> Any:
-            return self.admin_site.admin_view(function)
-
+        adopt = self.admin_site.admin_view(self.adopt_objects_view)
         return [
             path(
-                "<int:pk>/provision-now/",
-                view(require_POST(self.provision_now_view)),
-                name="onboarding_tenant_provision_now",
-            ),
-            path(
-                "<int:pk>/gateway-configured/",
-                view(require_POST(self.gateway_configured_view)),
-                name="onboarding_tenant_gateway_configured",
-            ),
-            path(
                 "<int:pk>/adopt-gateway-objects/",
-                view(self.adopt_objects_view),
+                adopt,
                 name="onboarding_tenant_adopt_objects",
             ),
             *super().get_urls(),
@@ -119,85 +104,19 @@ class ProvisioningAdminMixin(TenantAdminMixinBase):
         )
 
     def _provisioning_buttons(self, tenant: Tenant) -> str:
-        mode = tenant.gateway.provisioning
-        buttons = [
-            (
-                "onboarding_tenant_provision_now",
-                "_provision_now",
-                "Provision now",
-            )
-        ]
-        if mode == ProvisioningMode.MANUAL:
-            buttons.append(
-                (
-                    "onboarding_tenant_gateway_configured",
-                    "_gateway_configured",
-                    "Configured on the gateway",
-                )
-            )
-        html = format_html_join(
-            " ",
-            '<button type="submit" class="button" formaction="{}" formnovalidate name="{}">{}'
-            "</button>",
-            (
-                (reverse(f"admin:{url}", args=[tenant.pk]), name, label)
-                for url, name, label in buttons
-            ),
+        """ "Provision now" and "Configured on the gateway" are buttons at the top of the page
+        (page_actions.py); adopting starts on a page of its own that shows the plan."""
+        if tenant.gateway.provisioning != ProvisioningMode.INFINITY:
+            return ""
+        return format_html(
+            '<a class="button" href="{}">Adopt existing objects…</a>',
+            reverse("admin:onboarding_tenant_adopt_objects", args=[tenant.pk]),
         )
-        if mode == ProvisioningMode.INFINITY:
-            html = format_html(
-                '{} <a class="button" href="{}">Adopt existing objects…</a>',
-                html,
-                reverse("admin:onboarding_tenant_adopt_objects", args=[tenant.pk]),
-            )
-        return html
 
     # The buttons ------------------------------------------------------------------------------
 
     def _back(self, pk: int) -> HttpResponseRedirect:
         return HttpResponseRedirect(reverse("admin:onboarding_tenant_change", args=[pk]))
-
-    def provision_now_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        tenant = get_object_or_404(Tenant.objects.select_related("gateway"), pk=pk)
-        if not self.has_provision_tenant_permission(request):
-            self.message_user(request, "You may not provision tenants.", messages.ERROR)
-            return self._back(pk)
-        if nodes.gateway_resume(tenant.gateway):
-            self.message_user(
-                request,
-                f"{tenant.gateway.name} resumes: provisioning is tried again.",
-                messages.INFO,
-            )
-        provisioning_request_now(tenant)
-        self.message_user(
-            request,
-            f"{tenant.name} is being provisioned on {tenant.gateway.name}; reload in a moment to "
-            "see the outcome.",
-            messages.SUCCESS,
-        )
-        return self._back(pk)
-
-    def gateway_configured_view(self, request: HttpRequest, pk: int) -> HttpResponse:
-        tenant = get_object_or_404(Tenant, pk=pk)
-        if not self.has_provision_tenant_permission(request):
-            self.message_user(
-                request,
-                "Only onboarding staff may confirm a gateway's configuration.",
-                messages.ERROR,
-            )
-            return self._back(pk)
-        try:
-            provisioning.manual_configured_confirm(tenant=tenant, actor=staff_actor(request))
-        except TransitionRefused as exc:
-            self.message_user(request, exc.message, messages.ERROR)
-            return self._back(pk)
-        self.message_user(
-            request,
-            f"Recorded: {tenant.gateway.name} holds what {tenant.name} needs. Any email that "
-            "waited for it is on its way.",
-            messages.SUCCESS,
-        )
-        return self._back(pk)
 
     def adopt_objects_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         tenant = get_object_or_404(Tenant.objects.select_related("gateway"), pk=pk)
@@ -231,11 +150,50 @@ class ProvisioningAdminMixin(TenantAdminMixinBase):
 
     @admin.action(description="Provision now on the gateway", permissions=["provision_tenant"])
     def provision_tenants_now(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Also resumes a gateway stopped by refused credentials: staff say they fixed it."""
         count = 0
         for tenant in queryset.select_related("gateway"):
+            if nodes.gateway_resume(tenant.gateway):
+                self.message_user(
+                    request,
+                    f"{tenant.gateway.name} resumes: provisioning is tried again.",
+                    messages.INFO,
+                )
             provisioning_request_now(tenant)
             count += 1
-        self.message_user(request, f"{count} tenant(s) queued for provisioning.", messages.SUCCESS)
+        self.message_user(
+            request,
+            f"{count} tenant(s) are being provisioned; reload in a moment to see the outcome.",
+            messages.SUCCESS,
+        )
+
+    @admin.action(description="Configured on the gateway", permissions=["provision_tenant"])
+    def gateway_configured(self, request: HttpRequest, queryset: QuerySet) -> None:
+        """Staff configured a manual gateway by hand to what the tenant's page lists."""
+        actor = staff_actor(request)
+        for tenant in queryset:
+            try:
+                provisioning.manual_configured_confirm(tenant=tenant, actor=actor)
+            except TransitionRefused as exc:
+                self.message_user(request, exc.message, messages.ERROR)
+                continue
+            self.message_user(
+                request,
+                f"Recorded: {tenant.gateway.name} holds what {tenant.name} needs. Any email "
+                "that waited for it is on its way.",
+                messages.SUCCESS,
+            )
+
+
+def has_something_for_the_gateway(tenant: Tenant) -> bool:
+    return tenant.status not in provisioning_requests.NOTHING_ON_THE_GATEWAY
+
+
+def awaits_staff_on_a_manual_gateway(tenant: Tenant) -> bool:
+    if tenant.gateway.provisioning != ProvisioningMode.MANUAL:
+        return False
+    row = TenantProvisioning.objects.filter(tenant=tenant).first()
+    return row is not None and row.state == ProvisioningState.AWAITING_STAFF
 
 
 def provisioning_request_now(tenant: Tenant) -> None:
