@@ -372,6 +372,9 @@ class _Server(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     timeout = 30  # seconds an idle keep-alive connection may hold its thread
+    # The status line and headers go out before the body, in two writes: with Nagle's algorithm
+    # the body then waits for the client's delayed ACK, 40 ms on every answer with a body.
+    disable_nagle_algorithm = True
     server: _Server
 
     def setup(self) -> None:
