@@ -1,33 +1,52 @@
-"""A gateway with thousands of tenants on Pexip Infinity: the drift sweep and the provisioning
-job against the Management Node double (tests/infinity_double.py) over real HTTPS on loopback.
+"""Provisioning tenants on Pexip Infinity through a real Celery worker, against a bare HTTP
+client as the floor; the drift sweep of a gateway with many unchanged tenants; its peak memory.
 
-The double runs in this process, in a thread, as the tests run it: its work (TLS, JSON, filtering
-its lists) shares this process's interpreter and cores with the portal's, so wall times hold
-both sides (a real node would do its part elsewhere). N active tenants on the default gateway,
-switched to Infinity as staff would (`services.changes.gateway_change`); each has an onpexip.com
-domain, every fifth also a verified own domain, and an encrypted current token (bulk setup, not
-timed), in a fresh database of its own. Then:
-1. every tenant's job in sequence, as one worker would, from an empty node;
-2. the drift sweep with nothing to repair, at the client's page size and at a smaller page cap
-   on the node, with the node requests it made and its SQL queries;
-3. the sweep's peak memory (tracemalloc);
-4. the sweep after K objects were edited or deleted by hand on the node;
-5. one job on tenants already in sync ("Provision now"), by tenant id.
+The Management Node double of the tests (tests/infinity_double.py, real HTTPS on loopback, its
+own CA) runs in a process of its own, so its CPU is counted apart from the portal's, with
+`--node-latency` ms added to every answer. Setup (tenants, domains, tokens, made in bulk) is not
+timed; everything runs in a fresh database of its own and a private redis-server as the broker.
 
-    python bench/provision.py [--tenants 2000] [--drift 20] [--repeat 3] [--node-latency 0]
+1. Provisioning: `--tenants` active tenants, each with a current token and an onpexip.com
+   domain, every fifth also a verified own domain, on an Infinity gateway. Their jobs are queued
+   as production queues them (`provisioning_request`, sent when the transaction commits) and a
+   `celery -A portal worker` (prefork, `--concurrency` processes) runs them; the clock stops
+   when every current token has `gateway_has_token_at` (the job read both objects back).
+   Throughput, node requests per tenant, and CPU per tenant: the worker (main and pool
+   processes), the PostgreSQL sessions it opened, the double.
+2. The floor: `requests.Session`s (one per thread, TLS verified against the same CA), as many
+   threads as worker processes, replaying each tenant's requests exactly as the double saw the
+   job make them (method, path, query; the same bodies, the token's value included), against a
+   second, empty double with the same latency. Goal: the worker at least 0.8 of its throughput.
+3. The drift sweep (`gateway_sweep`) of the gateway with `--sweep-tenants` unchanged tenants:
+   the worker's tenants, and the rest made in bulk, in sync, with the objects the portal would
+   have created put straight into the double's store (the sweep repairing none of them shows
+   they are what the portal wants). Goal: at most ceil(tokens / page) + ceil(rules / page) + 10
+   node requests, at the client's page size.
+4. Peak memory of one sweep at `--tenants` and at `--sweep-tenants` tenants, each in a fresh
+   process that sets up Django and runs one sweep: the process's peak RSS (VmHWM; the goal, at
+   most +15%, is judged on it: it is what a worker costs), and in another fresh process the
+   peak of Python's allocations during the sweep (tracemalloc).
+
+    python bench/provision.py [--tenants 1000] [--concurrency 4] [--node-latency 20]
+                              [--sweep-tenants 10000]
+    python bench/provision.py --profile 200    # where one job's time goes (pyinstrument)
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import multiprocessing
 import os
-import resource
-import statistics
+import queue
+import re
+import subprocess
 import sys
+import tempfile
+import threading
 import time
-import tracemalloc
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 from urllib.parse import parse_qsl
 
@@ -37,32 +56,291 @@ sys.path.insert(0, str(ROOT))
 from bench.common import fresh_database  # noqa: E402 (needs ROOT on the path)
 
 BENCH_DATABASE = "portal_bench_provision"
+DATABASE_URL = f"postgres://postgres@127.0.0.1:5432/{BENCH_DATABASE}"
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
-os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{BENCH_DATABASE}"
-# The confirmation emails the jobs queue go to an in-process broker: the shared Redis stays out.
+os.environ["DATABASE_URL"] = DATABASE_URL
 os.environ["CACHE_URL"] = "locmemcache://"
+# main() points the broker at its private redis-server; the sweep's processes queue nothing.
 os.environ["CELERY_BROKER_URL"] = "memory://"
-PREFIX = "meet-portal-"
-NODE_PAGE_CAP = 20  # a node that answers smaller pages than the client asks for
+TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+# A request that names one tenant: its token (name), its rules (tag prefix), or a body for it.
+ONE_TENANT = re.compile(r"(?:^|&)(?:name|name__startswith|tag|tag__startswith)=meet-portal-(\d+)")
+OBJECT_NAME = re.compile(r"^meet-portal-(\d+)(?:-\d+)?$")
+MEMORY_GOAL = 0.15
+FLOOR_GOAL = 0.8
+EXTRA_SWEEP_REQUESTS = 10
 
 
-def create_tenants(count: int) -> list[int]:
-    """N active tenants whose tokens the gateway does not have yet (each upload asked for its
-    job: the provisioning row is due). Returns their ids, ascending."""
+# The Management Node double, in a process of its own ----------------------------------------------
+
+
+def node_process(conn) -> None:
+    """Serve doubles by name and answer commands from the benchmark over `conn`."""
+    from tests.infinity_double import InfinityDouble
+
+    doubles: dict[str, InfinityDouble] = {}
+    traces: dict[str, list[tuple]] = {}
+    connections: dict[str, list[int]] = {}
+    while True:
+        command, name, args = conn.recv()
+        if command == "stop":
+            for double in doubles.values():
+                double.stop()
+            conn.send(None)
+            return
+        if command == "start":
+            double = doubles[name] = InfinityDouble().start()
+            traces[name], connections[name] = _traced(double)
+            answer = {
+                "port": double.port,
+                "username": double.username,
+                "password": double.password,
+                "ca_bundle": str(double.ca_bundle),
+                "max_limit": double.max_limit,
+            }
+        elif command == "slow":
+            doubles[name].slow(args)
+            answer = None
+        elif command == "trace":  # every request since `args`, with the tenant it was for
+            answer = traces[name][args:]
+        elif command == "trace_length":
+            answer = len(traces[name])
+        elif command == "connections":
+            answer = connections[name][0]
+        elif command == "counts":
+            store = doubles[name].store
+            answer = {resource: len(objects) for resource, objects in store.objects.items()}
+        elif command == "prefill":
+            answer = _prefill(doubles[name], args)
+        else:
+            answer = ValueError(f"unknown command {command}")
+        conn.send(answer)
+
+
+def _tenant_of(query: str, body) -> int | None:
+    if isinstance(body, dict):
+        match = OBJECT_NAME.match(str(body.get("tag") or body.get("name") or ""))
+        return int(match.group(1)) if match else None
+    match = ONE_TENANT.search(query)
+    return int(match.group(1)) if match else None
+
+
+def _traced(double) -> tuple[list[tuple], list[int]]:
+    """Record each request the double routes with the tenant it was for (from its query or
+    body) and the body of a rule; of a token's body only its name (never the value). Count the
+    connections it accepts (each a TCP and TLS handshake). Both only wrap the double's methods."""
+    trace: list[tuple] = []
+    lock = threading.Lock()
+    route = double._route
+
+    def traced_route(method, path, query, body):
+        answer = route(method, path, query, body)
+        kept = None
+        if isinstance(body, dict):
+            kept = {"name": body.get("name")} if "token" in body else dict(body)
+        with lock:
+            trace.append((_tenant_of(query, body), method, path, query, kept, answer.status))
+        return answer
+
+    double._route = traced_route
+    accepted = [0]
+    server = double._server
+    accept = server.process_request
+
+    def process_request(request, client_address) -> None:
+        accepted[0] += 1
+        accept(request, client_address)
+
+    server.process_request = process_request
+    return trace, accepted
+
+
+def _prefill(double, tenants: list[tuple[str, str, list[dict]]]) -> int:
+    """Store each tenant's token and rules as a POST would (the resource's defaults for the
+    fields not sent), without the per-object uniqueness scan a POST makes, which is O(objects):
+    one in 250 is checked against the double's own validation instead."""
+    import datetime as dt
+
+    from tests.infinity_resources import FIELDS, GATEWAY_ROUTING_RULE, GMS_ACCESS_TOKEN, uri
+
+    store = double.store
+
+    def put(resource: str, body: dict, check: bool) -> dict:
+        values = {name: body.get(name, field.default) for name, field in FIELDS[resource].items()}
+        if check:
+            assert store.validate(resource, body, current=None) == values, body
+        object_id = store.next_id[resource]
+        store.next_id[resource] += 1
+        obj = {"id": object_id, **values, "resource_uri": uri(resource, object_id)}
+        if resource == GATEWAY_ROUTING_RULE:
+            obj["creation_time"] = dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat()
+        store.objects[resource][object_id] = obj
+        return obj
+
+    with store.lock:
+        for n, (name, value, rules) in enumerate(tenants):
+            token = put(GMS_ACCESS_TOKEN, {"name": name, "token": value}, n % 250 == 0)
+            for fields in rules:
+                body = {**fields, "gms_access_token": token["resource_uri"]}
+                put(GATEWAY_ROUTING_RULE, body, n % 250 == 0)
+    return len(tenants)
+
+
+class Node:
+    """The benchmark's handle on one double in the node process."""
+
+    def __init__(self, conn, lock: threading.Lock, name: str, pid: int) -> None:
+        self.conn, self.lock, self.name, self.pid = conn, lock, name, pid
+        self.info = self.call("start")
+        self.port = self.info["port"]
+        self.username, self.password = self.info["username"], self.info["password"]
+        self.ca_bundle = Path(self.info["ca_bundle"])
+        self.max_limit = self.info["max_limit"]
+
+    def call(self, command: str, args=None):
+        with self.lock:
+            self.conn.send((command, self.name, args))
+            answer = self.conn.recv()
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def slow(self, seconds: float) -> None:
+        self.call("slow", seconds)
+
+    def trace(self, since: int = 0) -> list[tuple]:
+        return self.call("trace", since)
+
+    def trace_length(self) -> int:
+        return self.call("trace_length")
+
+
+# Processes and their CPU --------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU seconds the process has used so far (0 once it is gone)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0.0
+    fields = text.rpartition(")")[2].split()  # after comm: state(0) ppid(1) ... utime(11)
+    return (int(fields[11]) + int(fields[12])) / TICKS_PER_SECOND
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                text = (entry / "stat").read_text()
+            except OSError:
+                continue
+            if int(text.rpartition(")")[2].split()[1]) == pid:
+                found.append(int(entry.name))
+    return found
+
+
+def worker_cpu(pid: int) -> float:
+    return cpu_seconds(pid) + sum(cpu_seconds(child) for child in children_of(pid))
+
+
+def postgresql_cpu() -> float:
+    """CPU seconds used so far by every PostgreSQL process on this machine, with the sessions
+    that ended (the server's reaped children): Celery closes the database connection after
+    each task, so the worker's sessions come and go. Other clients' sessions count too."""
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            text = (entry / "stat").read_text()
+        except OSError:
+            continue
+        head, _, rest = text.rpartition(")")
+        if head.partition(" (")[2] != "postgres":
+            continue
+        fields = rest.split()
+        total += int(fields[11]) + int(fields[12]) + int(fields[13]) + int(fields[14])
+    return total / TICKS_PER_SECOND
+
+
+class Worker:
+    """`celery -A portal worker`, prefork, as production runs it, on the benchmark's database
+    and its private broker."""
+
+    def __init__(self, *, broker_url: str, concurrency: int) -> None:
+        self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 (kept for the worker's life)
+            prefix="bench-provision-worker-", suffix=".log", delete=False
+        )
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
+            "DATABASE_URL": DATABASE_URL,
+            "CELERY_BROKER_URL": broker_url,
+            "CACHE_URL": "locmemcache://",
+            # the confirmation emails the jobs queue are sent to memory, not to a server
+            "EMAIL_URL": "memorymail://",
+            "PYTHONUNBUFFERED": "1",
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "portal",
+            "worker",
+            "--pool=prefork",
+            f"--concurrency={concurrency}",
+            "--loglevel=INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+            "-n",
+            f"bench-provision-{os.getpid()}@%h",
+        ]
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT
+        )
+        deadline = time.monotonic() + 60
+        while b" ready." not in Path(self.log.name).read_bytes():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the worker did not start:\n{self.output()[-3000:]}")
+            time.sleep(0.1)
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+        os.unlink(self.log.name)
+
+
+# Tenants ------------------------------------------------------------------------------------------
+
+
+def token_value(n: int) -> str:
+    return f"bench-token-{n:06d}-abcdefghijklmnopqrstuvwxyz"
+
+
+def create_tenants(first: int, count: int, *, in_sync_on=None) -> dict[int, str]:
+    """`count` active tenants on the default gateway, numbered from `first`: an onpexip.com
+    domain each (one in four with short meeting IDs and a prefix), every fifth also a verified
+    own domain, and a current token. `in_sync_on`: they are already provisioned on that gateway
+    (the token marked, the provisioning row in sync). Returns {tenant id: token value}."""
     from django.utils import timezone
 
     from onboarding.infra import encryption
-    from onboarding.models import (
-        CallingDomain,
-        Gateway,
-        SecurityToken,
-        Tenant,
-        TenantProvisioning,
-        TenantStatus,
-    )
+    from onboarding.models import CallingDomain, Gateway, SecurityToken, Tenant, TenantStatus
 
     gateway = Gateway.objects.get(is_default=True)
     now = timezone.now()
+    numbers = range(first, first + count)
     tenants = Tenant.objects.bulk_create(
         Tenant(
             name=f"Bench {n}",
@@ -72,7 +350,7 @@ def create_tenants(count: int) -> list[int]:
             created_at=now,
             status_changed_at=now,
         )
-        for n in range(count)
+        for n in numbers
     )
     domains = [
         CallingDomain(
@@ -83,7 +361,7 @@ def create_tenants(count: int) -> list[int]:
             prefix=str(n % 10) if n % 4 == 0 else "",
             created_at=now,
         )
-        for n, tenant in enumerate(tenants)
+        for n, tenant in zip(numbers, tenants, strict=True)
     ]
     domains += [
         CallingDomain(
@@ -93,291 +371,511 @@ def create_tenants(count: int) -> list[int]:
             verified_at=now,
             created_at=now,
         )
-        for n, tenant in enumerate(tenants)
+        for n, tenant in zip(numbers, tenants, strict=True)
         if n % 5 == 0
     ]
     CallingDomain.objects.bulk_create(domains)
     SecurityToken.objects.bulk_create(
         SecurityToken(
             tenant=tenant,
-            ciphertext=encryption.encrypt(f"bench-token-{n:06d}-abcdefghijklmnopqrstuvwxyz"),
-            fingerprint=encryption.fingerprint(f"bench-token-{n:06d}"),
+            ciphertext=encryption.encrypt(token_value(n)),
+            fingerprint=encryption.fingerprint(token_value(n)),
             uploaded_at=now,
+            gateway_has_token_at=now if in_sync_on is not None else None,
         )
-        for n, tenant in enumerate(tenants)
+        for n, tenant in zip(numbers, tenants, strict=True)
     )
-    TenantProvisioning.objects.bulk_create(
-        TenantProvisioning(tenant=tenant, requested_at=now, next_attempt_at=now)
-        for tenant in tenants
+    return {tenant.pk: token_value(n) for n, tenant in zip(numbers, tenants, strict=True)}
+
+
+def mark_in_sync(gateway, tenant_ids: list[int], values: dict[int, str]) -> list[tuple]:
+    """Provisioning rows in sync on `gateway` for these tenants, and what the node holds for
+    each as the portal's job would have made it: [(token name, value, [rule fields])]."""
+    from django.db.models import Prefetch
+    from django.utils import timezone
+
+    from onboarding.models import (
+        CallingDomain,
+        ProvisioningState,
+        SecurityToken,
+        Tenant,
+        TenantProvisioning,
+        TokenState,
     )
-    return [tenant.pk for tenant in tenants]
+    from onboarding.services import provisioning as desired_states
+
+    now = timezone.now()
+    tenants = (
+        Tenant.objects.filter(pk__in=tenant_ids)
+        .select_related("gateway")
+        .prefetch_related(
+            Prefetch(
+                "calling_domains",
+                queryset=CallingDomain.objects.customer_facing().order_by("pk"),
+                to_attr="facing_domains",
+            ),
+            Prefetch(
+                "tokens",
+                queryset=SecurityToken.objects.filter(state=TokenState.CURRENT),
+                to_attr="current_tokens",
+            ),
+        )
+        .order_by("pk")
+    )
+    rows, objects = [], []
+    for tenant in tenants:
+        token = tenant.current_tokens[0]
+        desired = desired_states.desired_state_for(tenant, token, tenant.facing_domains)
+        rows.append(
+            TenantProvisioning(
+                tenant=tenant,
+                state=ProvisioningState.IN_SYNC,
+                requested_at=now,
+                synced_at=now,
+                desired_digest=desired_states.desired_digest(desired, token),
+                node_gateway=gateway,
+                node_token=token,
+            )
+        )
+        rules = [rule.fields() for rule in desired.rules]
+        objects.append((desired.token.name, values[tenant.pk], rules))
+    TenantProvisioning.objects.bulk_create(rows, batch_size=2000)
+    return objects
 
 
-def count_connections(node) -> list[int]:
-    """Count the connections the double accepts: each is a TCP and TLS handshake."""
-    server = node._server  # the double's ThreadingHTTPServer; only wrapped, not changed
-    accepted = [0]
-    accept = server.process_request
-
-    def process_request(request, client_address) -> None:
-        accepted[0] += 1
-        accept(request, client_address)
-
-    server.process_request = process_request
-    return accepted
+# 1. Provisioning through the worker ---------------------------------------------------------------
 
 
-def per_tenant_reads(records) -> Counter[str]:
-    """GETs filtered to one tenant's objects (a job's read), by the prefix they asked for."""
-    reads: Counter[str] = Counter()
-    for record in records:
-        for key, value in parse_qsl(record.query):
-            if key in ("name__startswith", "tag__startswith") and value != PREFIX:
-                reads[f"{key}={value}"] += 1
-    return reads
+def provision_through_worker(node: Node, worker: Worker, values: dict[int, str]) -> dict:
+    from django.db import transaction
+
+    from onboarding.models import ProvisioningState, SecurityToken, TenantProvisioning, TokenState
+    from onboarding.services.provisioning_requests import provisioning_request
+
+    ids = sorted(values)
+    trace_start, connections_start = node.trace_length(), node.call("connections")
+    worker_start, node_start = worker_cpu(worker.process.pid), cpu_seconds(node.pid)
+    database_start = postgresql_cpu()
+    with transaction.atomic():
+        for tenant_id in ids:
+            provisioning_request(tenant_id)
+        started = time.perf_counter()  # the jobs are sent as this transaction commits
+    waiting = SecurityToken.objects.filter(
+        tenant_id__in=ids, state=TokenState.CURRENT, gateway_has_token_at__isnull=True
+    )
+    while waiting.exists():
+        if time.perf_counter() - started > 900:
+            raise RuntimeError(f"gave up waiting: {waiting.count()} tokens not marked")
+        failed = TenantProvisioning.objects.filter(state=ProvisioningState.FAILED).first()
+        if failed is not None:
+            raise RuntimeError(f"tenant {failed.tenant_id} failed: {failed.detail}")
+        time.sleep(0.05)
+    seconds = time.perf_counter() - started
+    worker_used = worker_cpu(worker.process.pid) - worker_start
+    node_used = cpu_seconds(node.pid) - node_start
+    database_used = postgresql_cpu() - database_start
+    trace = node.trace(trace_start)
+    return {
+        "seconds": seconds,
+        "worker_cpu": worker_used,
+        "node_cpu": node_used,
+        "database_cpu": database_used,
+        "connections": node.call("connections") - connections_start,
+        "trace": trace,
+    }
 
 
-def ms(seconds: float) -> str:
-    return f"{seconds * 1000:.1f} ms"
+def kind(step: tuple) -> str:
+    """`GET gms_access_token?name__startswith`: the request without its values."""
+    _tenant, method, path, query, _body, _status = step
+    resource_name = path.rstrip("/").split("/")[-1]
+    if resource_name.isdigit():
+        resource_name = path.rstrip("/").split("/")[-2] + "/<id>"
+    keys = [key for key, _ in parse_qsl(query) if key not in ("limit",)]
+    return f"{method} {resource_name}" + (f"?{'&'.join(keys)}" if keys else "")
 
 
-def percentile(values: list[float], pct: int) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, math.ceil(pct / 100 * len(ordered)) - 1)]
+def per_tenant_plans(trace: list[tuple]) -> dict[int, list[tuple]]:
+    plans: dict[int, list[tuple]] = defaultdict(list)
+    for step in trace:
+        if step[0] is not None:
+            plans[step[0]].append(step)
+    return dict(plans)
 
 
-def provision_all(node, tenant_ids: list[int], connections: list[int]) -> None:
-    from django.db import connection, reset_queries
-    from django.test.utils import CaptureQueriesContext
+def report_provisioning(run: dict, count: int, concurrency: int) -> dict[int, list[tuple]]:
+    trace = run["trace"]
+    plans = per_tenant_plans(trace)
+    unattributed = [step for step in trace if step[0] is None]
+    refused = Counter(step[5] for step in trace if step[5] >= 300)
+    methods = Counter(step[1] for step in trace)
+    patterns = Counter(" → ".join(kind(step) for step in plan) for plan in plans.values())
+    seconds = run["seconds"]
+    print(
+        f"1. provisioning {count} tenants through `celery worker` (prefork, concurrency "
+        f"{concurrency}), from queueing to the last token marked:"
+    )
+    print(f"   wall {seconds:.1f} s, {count / seconds:.1f} tenants/s")
+    print(
+        f"   node requests per tenant: {len(trace) / count:.2f} "
+        f"({', '.join(f'{m} {n / count:.2f}' for m, n in sorted(methods.items()))}); "
+        f"not attributable to one tenant: {len(unattributed)}; answered >= 300: "
+        f"{sum(refused.values())}; connections opened per tenant {run['connections'] / count:.2f}"
+    )
+    for pattern, tenants in patterns.most_common(3):
+        print(f"   {tenants} tenants: {pattern}")
+    print(
+        f"   CPU per tenant: worker (main + pool processes) {run['worker_cpu'] / count * 1e3:.1f} "
+        f"ms, the node double {run['node_cpu'] / count * 1e3:.1f} ms; PostgreSQL (all of it, "
+        f"others' sessions included) {run['database_cpu'] / count * 1e3:.1f} ms"
+    )
+    return plans
+
+
+def profile_jobs(count: int) -> None:
+    """`count` tenants' jobs in this process, one after the other, each followed by closing the
+    database connection as the Celery worker does after every task: where a job's time goes."""
+    from django.db import connection, connections
+    from pyinstrument import Profiler
 
     from onboarding.gateways import provisioning
-    from onboarding.models import ProvisioningState
 
-    durations, requests, queries, sql_seconds = [], [], [], []
-    log_before, connections_before = len(node.log), connections[0]
-    started, cpu_started = time.perf_counter(), time.process_time()
-    for tenant_id in tenant_ids:
-        before = len(node.log)
-        reset_queries()  # the query log keeps 9,000 queries; a capture past that sees none
-        with CaptureQueriesContext(connection) as captured:
-            job_started = time.perf_counter()
-            outcome = provisioning.tenant_provision(tenant_id)
-            durations.append(time.perf_counter() - job_started)
-        assert outcome is not None and outcome.state == ProvisioningState.IN_SYNC, outcome
-        requests.append(len(node.log) - before)
-        queries.append(len(captured))
-        sql_seconds.append(sum(float(q["time"]) for q in captured.captured_queries))
-    total, cpu = time.perf_counter() - started, time.process_time() - cpu_started
-    methods = Counter(r.method for r in node.log[log_before:])
-    count = len(tenant_ids)
-    print(f"1. provisioning {count} tenants from an empty node, one job after the other:")
-    print(f"   total {total:.1f} s, {count / total:.0f} tenants/s")
+    values = create_tenants(0, count)
+    sql = [0, 0.0]
+
+    def timed(execute, query, params, many, context):
+        started = time.perf_counter()
+        try:
+            return execute(query, params, many, context)
+        finally:
+            sql[0] += 1
+            sql[1] += time.perf_counter() - started
+
+    profiler = Profiler(interval=0.0005)
+    cpu_started, started = time.process_time(), time.perf_counter()
+    profiler.start()
+    for tenant_id in sorted(values):
+        with connection.execute_wrapper(timed):
+            provisioning.tenant_provision(tenant_id)
+        connections.close_all()
+    profiler.stop()
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    print(profiler.output_text(unicode=True, color=False))
     print(
-        f"   per tenant: p50 {ms(percentile(durations, 50))}, p99 {ms(percentile(durations, 99))},"
-        f" max {ms(max(durations))}"
+        f"{count} jobs one after the other in this process: {seconds / count * 1e3:.1f} ms each "
+        f"({cpu / count * 1e3:.1f} ms CPU of this process); {sql[0] / count:.1f} SQL queries a "
+        f"job, {sql[1] / count * 1e3:.1f} ms waiting for them (a new connection each job)"
     )
-    print(
-        f"   node requests per tenant: {sum(requests) / count:.2f} "
-        f"({', '.join(f'{m} {n / count:.2f}' for m, n in sorted(methods.items()))}), "
-        f"max {max(requests)}; connections opened per tenant "
-        f"{(connections[0] - connections_before) / count:.2f}"
-    )
-    print(
-        f"   SQL queries per tenant: p50 {statistics.median(queries):.0f}, max {max(queries)}; "
-        f"their time p50 {ms(statistics.median(sql_seconds))}"
-    )
-    print(f"   CPU of this process (portal and double) per tenant: {ms(cpu / count)}")
 
 
-def sweep_once(node):
-    """One periodic sweep: (result, seconds, node requests, SQL queries captured)."""
-    from django.db import connection, reset_queries
-    from django.test.utils import CaptureQueriesContext
+# 2. The floor -------------------------------------------------------------------------------------
+
+
+def floor_run(
+    node: Node, plans: dict[int, list[tuple]], values: dict[int, str], concurrency: int
+) -> dict:
+    """Each tenant's requests, as the job made them, from `concurrency` threads of one
+    requests.Session each: a token's POST sends the tenant's value, a rule's POST its recorded
+    body pointing at the token this run created."""
+    import requests
+
+    base = f"https://127.0.0.1:{node.port}"
+    work: queue.Queue = queue.Queue()
+    for tenant_id in sorted(plans):
+        work.put(tenant_id)
+    errors: list[str] = []
+    made = [0] * concurrency
+
+    def client(index: int) -> None:
+        session = requests.Session()
+        session.trust_env = False
+        session.auth = (node.username, node.password)
+        session.headers["Accept"] = "application/json"
+        verify = str(node.ca_bundle)
+        while True:
+            try:
+                tenant_id = work.get_nowait()
+            except queue.Empty:
+                break
+            token_uri = ""
+            for _tenant, method, path, query, body, _status in plans[tenant_id]:
+                url = base + path + (f"?{query}" if query else "")
+                if body is not None and "gms_access_token" in body:
+                    body = {**body, "gms_access_token": token_uri}
+                elif body is not None:
+                    body = {**body, "token": values[tenant_id]}
+                answer = session.request(method, url, json=body, verify=verify, timeout=30)
+                made[index] += 1
+                if answer.status_code >= 300:
+                    errors.append(f"{method} {path} answered {answer.status_code}")
+                elif method == "POST" and body is not None and "token" in body:
+                    token_uri = answer.headers["Location"].removeprefix(base)
+                elif method == "GET":
+                    answer.json()
+        session.close()
+
+    threads = [threading.Thread(target=client, args=(i,)) for i in range(concurrency)]
+    node_start, own_start = cpu_seconds(node.pid), time.process_time()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - started
+    if errors:
+        raise RuntimeError(f"the floor's requests failed: {errors[:5]}")
+    return {
+        "seconds": seconds,
+        "requests": sum(made),
+        "client_cpu": time.process_time() - own_start,
+        "node_cpu": cpu_seconds(node.pid) - node_start,
+        "connections": node.call("connections"),
+    }
+
+
+# 3 and 4. The sweep, in a fresh process -----------------------------------------------------------
+
+
+def status_kib(field: str) -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1])
+    raise LookupError(field)
+
+
+def sweep_process(trace_memory: bool) -> None:
+    """Set up Django, run one sweep of the default gateway, print what it cost as JSON."""
+    import django
+
+    django.setup()
+    from django.db import connection
 
     from onboarding.gateways import provisioning_sweep
-
-    before = len(node.log)
-    reset_queries()
-    with CaptureQueriesContext(connection) as captured:
-        started = time.perf_counter()
-        result = provisioning_sweep.gateways_sweep()
-        seconds = time.perf_counter() - started
-    return result, seconds, node.log[before:], captured
-
-
-def tables_read(captured) -> list[str]:
-    return [q["sql"].split(' FROM "', 1)[1].split('"', 1)[0] for q in captured.captured_queries]
-
-
-def expected_pages(node, page: int) -> tuple[int, int, int]:
-    tokens, rules = len(node.objects("gms_access_token")), len(node.objects("gateway_routing_rule"))
-    return tokens, rules, math.ceil(tokens / page) + math.ceil(rules / page)
-
-
-def sweep_in_sync(node, tenants: int, repeat: int) -> None:
-    from onboarding.gateways.infinity_client import DEFAULT_PAGE_SIZE
-
-    print(f"2. drift sweep of the gateway, {tenants} tenants in sync, nothing to repair:")
-    for label, cap in (
-        (f"client's page size {DEFAULT_PAGE_SIZE}, node cap {node.max_limit}", node.max_limit),
-        (f"node cap {NODE_PAGE_CAP}, client asks {DEFAULT_PAGE_SIZE}", NODE_PAGE_CAP),
-    ):
-        saved, node.max_limit = node.max_limit, cap
-        page = min(cap, DEFAULT_PAGE_SIZE)
-        runs = [sweep_once(node) for _ in range(repeat)]
-        node.max_limit = saved
-        result, _, records, captured = runs[-1]
-        assert result.tenants_checked == tenants and result.repaired == 0, result
-        seconds = statistics.median(run[1] for run in runs)
-        tokens, rules, pages = expected_pages(node, page)
-        gets = [r for r in records if r.method == "GET"]
-        assert len(gets) == len(records), "a sweep with nothing to repair wrote to the node"
-        print(f"   pages of {page} ({label}):")
-        print(
-            f"     wall {ms(seconds)} (median of {repeat}), {seconds / tenants * 1e6:.0f} µs "
-            f"per tenant"
-        )
-        print(
-            f"     node requests: {len(gets)} GETs for {tokens} tokens and {rules} rules "
-            f"(ceil(tokens/{page}) + ceil(rules/{page}) = {pages}); "
-            f"per-tenant reads {sum(per_tenant_reads(records).values())}"
-        )
-        print(f"     SQL queries: {len(captured)} ({', '.join(tables_read(captured))})")
-
-
-def sweep_memory(node, tenants: int) -> None:
-    """Peak of what the sweep allocates, against the same list reads alone (the double's
-    answers, the client's pages): the difference is the portal's side of the sweep."""
-    from onboarding.gateways import nodes
     from onboarding.models import Gateway
 
     gateway = Gateway.objects.get(is_default=True)
-    tracemalloc.start()
-    with nodes.client_for(gateway) as client:
-        client.list_tokens(name_prefix=PREFIX), client.list_rules(tag_prefix=PREFIX)
-    lists_peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.reset_peak()
-    result, _, _, _ = sweep_once(node)
-    sweep_peak = tracemalloc.get_traced_memory()[1]
-    tracemalloc.stop()
-    assert result.repaired == 0, result
-    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"3. peak memory of the sweep at {tenants} tenants (tracemalloc, Python allocations):")
+    queries = [0]
+
+    def count(execute, sql, params, many, context):
+        queries[0] += 1
+        return execute(sql, params, many, context)
+
+    # VmHWM, not ru_maxrss: on Linux ru_maxrss keeps the peak of the forked copy of the parent
+    # (the benchmark, holding thousands of tenants) from before exec.
+    setup_peak = status_kib("VmHWM")
+    before = status_kib("VmRSS")
+    # From here the kernel's peak (VmHWM) is the sweep's: writing 5 resets it to the current RSS.
+    Path("/proc/self/clear_refs").write_text("5")
+    if trace_memory:
+        import tracemalloc
+
+        tracemalloc.start()
+    started = time.perf_counter()
+    with connection.execute_wrapper(count):
+        result = provisioning_sweep.gateway_sweep(gateway)
+    seconds = time.perf_counter() - started
+    peak = None
+    if trace_memory:
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+    sweep_peak = status_kib("VmHWM")
     print(
-        f"   the sweep {sweep_peak / 1e6:.1f} MB ({sweep_peak / tenants / 1024:.1f} KiB per "
-        f"tenant); the two list reads alone {lists_peak / 1e6:.1f} MB"
-    )
-    print(f"   process max RSS so far {rss:.0f} MB (Django, the double and its objects included)")
-
-
-def edit_by_hand(node, tenant_ids: list[int]) -> Counter[str]:
-    """Drift on `tenant_ids`, in turn: a rule edited, a rule deleted, a token deleted (its
-    rules then reference nothing)."""
-    rules = {r["tag"].split("-")[2]: r for r in node.objects("gateway_routing_rule")}
-    tokens = {t["name"]: t for t in node.objects("gms_access_token")}
-    done: Counter[str] = Counter()
-    for n, tenant_id in enumerate(tenant_ids):
-        if n % 3 == 0:
-            node.edit_by_hand("gateway_routing_rule", rules[str(tenant_id)]["id"], priority=1)
-            done["rule edited"] += 1
-        elif n % 3 == 1:
-            node.delete_by_hand("gateway_routing_rule", rules[str(tenant_id)]["id"])
-            done["rule deleted"] += 1
-        else:
-            token = tokens[f"{PREFIX}{tenant_id}"]
-            node.delete_by_hand("gms_access_token", token["id"], force=True)
-            done["token deleted"] += 1
-    return done
-
-
-def sweep_after_drift(node, tenant_ids: list[int], drifted: int) -> None:
-    step = max(1, len(tenant_ids) // drifted)
-    chosen = tenant_ids[::step][:drifted]
-    edits = edit_by_hand(node, chosen)
-    result, seconds, records, captured = sweep_once(node)
-    methods = Counter(r.method for r in records)
-    reads = per_tenant_reads(records)
-    list_pages = sum(1 for r in records if r.method == "GET") - sum(reads.values())
-    jobs = len(records) - list_pages
-    repaired = max(1, result.repaired)
-    worst, worst_pages = reads.most_common(1)[0] if reads else ("-", 0)
-    print(
-        f"4. the sweep after {len(chosen)} objects changed by hand "
-        f"({', '.join(f'{n} {what}' for what, n in edits.items())}), on tenants {chosen[0]} to "
-        f"{chosen[-1]}, one in {step}:"
-    )
-    print(f"   wall {ms(seconds)}, repaired {result.repaired} tenants")
-    print(
-        f"   node requests: {len(records)} "
-        f"({', '.join(f'{m} {n}' for m, n in sorted(methods.items()))}): {list_pages} list "
-        f"pages, then {jobs} by the repairs ({jobs / repaired:.1f} each)"
-    )
-    print(
-        f"   the repairs' reads of one tenant's objects: {sum(reads.values())} GETs; the most "
-        f"for one filter: {worst_pages} pages of {worst}"
-    )
-    print(f"   SQL queries: {len(captured)} ({len(captured) / repaired:.0f} per repair)")
-    again, _, records, _ = sweep_once(node)
-    print(f"   a second sweep: repaired {again.repaired}, {len(records)} node requests")
-
-
-def provision_now(node, tenant_ids: list[int]) -> None:
-    """A job on a tenant already in sync reads its objects, then reads them back: each token
-    read asks the node for every token whose name starts with the tenant's token name."""
-    from onboarding.gateways import provisioning
-
-    picks = sorted(
-        {tenant_ids[i] for i in (0, 9, 99, 999, len(tenant_ids) - 1) if i < len(tenant_ids)}
-    )
-    names = [t["name"] for t in node.objects("gms_access_token")]
-    print('5. one job on a tenant in sync ("Provision now"), changing nothing:')
-    for tenant_id in picks:
-        before = len(node.log)
-        started = time.perf_counter()
-        provisioning.tenant_provision(tenant_id)
-        seconds = time.perf_counter() - started
-        records = node.log[before:]
-        assert all(r.method == "GET" for r in records)
-        matching = sum(1 for name in names if name.startswith(f"{PREFIX}{tenant_id}"))
-        print(
-            f"   tenant {tenant_id}: {len(records)} GETs, {ms(seconds)}; its token reads match "
-            f"{matching} tokens (name__startswith={PREFIX}{tenant_id})"
+        json.dumps(
+            {
+                "seconds": seconds,
+                "setup_peak_kib": setup_peak,
+                "rss_before_kib": before,
+                "sweep_peak_kib": sweep_peak,
+                "rss_peak_kib": max(setup_peak, sweep_peak),
+                "traced_peak": peak,
+                "queries": queries[0],
+                "checked": result.tenants_checked,
+                "repaired": result.repaired,
+            }
         )
+    )
+
+
+def run_sweep(node: Node, *, trace_memory: bool) -> dict:
+    before = node.trace_length()
+    command = [sys.executable, str(Path(__file__).resolve()), "--sweep-process"]
+    if trace_memory:
+        command.append("--trace-memory")
+    env = {**os.environ, "CELERY_BROKER_URL": "memory://", "CACHE_URL": "locmemcache://"}
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"the sweep's process failed:\n{done.stderr[-3000:]}")
+    measured = json.loads(done.stdout.strip().splitlines()[-1])
+    measured["trace"] = node.trace(before)
+    return measured
+
+
+def sweep_goal(node: Node, run: dict, tenants: int) -> tuple[int, int]:
+    """Print the sweep's requests against the bound; return (requests, bound)."""
+    from onboarding.gateways.infinity_client import InfinityClient
+
+    counts = node.call("counts")
+    tokens, rules = counts["gms_access_token"], counts["gateway_routing_rule"]
+    page = min(InfinityClient.page_size, node.max_limit)
+    pages = math.ceil(tokens / page) + math.ceil(rules / page)
+    trace = run["trace"]
+    methods = Counter(step[1] for step in trace)
+    one_tenant = sum(1 for step in trace if step[0] is not None)
+    assert run["checked"] == tenants and run["repaired"] == 0, run
+    print(
+        f"   {tenants} tenants ({tokens} tokens, {rules} rules on the node), pages of {page} "
+        f"(the client's page size {InfinityClient.page_size}, the node's cap {node.max_limit}):"
+    )
+    print(
+        f"     wall {run['seconds']:.2f} s; checked {run['checked']}, repaired {run['repaired']}; "
+        f"{run['queries']} SQL queries"
+    )
+    print(
+        f"     node requests {len(trace)} "
+        f"({', '.join(f'{m} {n}' for m, n in sorted(methods.items()))}; {one_tenant} of them "
+        f"for one tenant); ceil({tokens}/{page}) + ceil({rules}/{page}) = {pages}, bound "
+        f"{pages} + {EXTRA_SWEEP_REQUESTS} = {pages + EXTRA_SWEEP_REQUESTS}"
+    )
+    return len(trace), pages + EXTRA_SWEEP_REQUESTS
+
+
+def memory_line(tenants: int, rss: dict, traced: dict) -> None:
+    added = rss["sweep_peak_kib"] - rss["rss_before_kib"]
+    print(
+        f"   {tenants:>6} tenants: the process's peak RSS {rss['rss_peak_kib'] / 1024:.1f} MiB "
+        f"(Django's setup peaked at {rss['setup_peak_kib'] / 1024:.1f} MiB; RSS "
+        f"{rss['rss_before_kib'] / 1024:.1f} MiB before the sweep, its peak during the sweep "
+        f"{rss['sweep_peak_kib'] / 1024:.1f} MiB, {added / 1024:+.1f}); "
+        f"tracemalloc peak during the sweep {traced['traced_peak'] / 2**20:.1f} MiB "
+        f"({traced['traced_peak'] / tenants / 1024:.1f} KiB per tenant)"
+    )
+
+
+# Main ---------------------------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--tenants", type=int, default=2000)
-    parser.add_argument("--drift", type=int, default=20, help="objects changed by hand")
-    parser.add_argument("--repeat", type=int, default=3, help="sweeps timed (the median counts)")
+    parser.add_argument("--tenants", type=int, default=1000)
+    parser.add_argument("--concurrency", type=int, default=4, help="worker processes")
+    parser.add_argument("--node-latency", type=float, default=20, help="ms added to each answer")
+    parser.add_argument("--sweep-tenants", type=int, default=10000)
     parser.add_argument(
-        "--node-latency", type=float, default=0, help="ms the double waits before each answer"
+        "--profile",
+        type=int,
+        metavar="N",
+        help="instead: N tenants' jobs in this process under pyinstrument, one after the other",
     )
+    parser.add_argument("--sweep-process", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--trace-memory", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.sweep_process:
+        sweep_process(args.trace_memory)
+        return
+    if args.sweep_tenants < args.tenants:
+        parser.error("--sweep-tenants is the larger gateway: at least --tenants")
 
-    fresh_database(BENCH_DATABASE)
-    from tests.infinity_double import InfinityDouble
-    from tests.provisioning_support import make_infinity
+    from tests.services import RedisServer
 
-    node = InfinityDouble().start()
-    connections = count_connections(node)
+    broker = RedisServer().start()
+    os.environ["CELERY_BROKER_URL"] = broker.url
+    ours, theirs = multiprocessing.get_context("spawn").Pipe()
+    node_proc = multiprocessing.get_context("spawn").Process(
+        target=node_process, args=(theirs,), daemon=True
+    )
+    node_proc.start()
+    lock = threading.Lock()
+    worker = None
     try:
-        make_infinity(node)  # before the tenants exist: their jobs are run below, not queued
-        tenant_ids = create_tenants(args.tenants)
-        node.slow(args.node_latency / 1000)
+        fresh_database(BENCH_DATABASE)
+        from tests.provisioning_support import make_infinity
+
+        node = Node(ours, lock, "portal", node_proc.pid)
+        floor_node = Node(ours, lock, "floor", node_proc.pid)
+        for double in (node, floor_node):
+            double.slow(args.node_latency / 1000)
+        gateway = make_infinity(node)  # before the tenants exist: nothing is queued
+        if args.profile:
+            profile_jobs(args.profile)
+            return
+        values = create_tenants(0, args.tenants)
+        worker = Worker(broker_url=broker.url, concurrency=args.concurrency)
         print(
-            f"a gateway with {args.tenants} tenants, the Management Node double in this process "
-            f"(https://127.0.0.1:{node.port}, cap {node.max_limit} objects a page, "
-            f"{args.node_latency:g} ms added to each answer)"
+            f"the Management Node double in its own process (pid {node_proc.pid}), "
+            f"{args.node_latency:g} ms added to each answer; {os.cpu_count()} CPUs, load "
+            f"average {os.getloadavg()[0]:.1f} at the start"
         )
-        provision_all(node, tenant_ids, connections)
-        sweep_in_sync(node, args.tenants, args.repeat)
-        sweep_memory(node, args.tenants)
-        sweep_after_drift(node, tenant_ids, args.drift)
-        provision_now(node, tenant_ids)
+        run = provision_through_worker(node, worker, values)
+        worker.stop()
+        worker = None
+        plans = report_provisioning(run, args.tenants, args.concurrency)
+        assert sorted(plans) == sorted(values), "a tenant's requests are missing from the trace"
+
+        floor = floor_run(floor_node, plans, values, args.concurrency)
+        portal_rate = args.tenants / run["seconds"]
+        floor_rate = args.tenants / floor["seconds"]
+        print(
+            f"2. the floor: {args.concurrency} threads, a requests.Session each, the same "
+            f"{floor['requests']} requests ({floor['requests'] / args.tenants:.2f} per tenant) "
+            f"against an empty double with the same latency:"
+        )
+        print(
+            f"   wall {floor['seconds']:.1f} s, {floor_rate:.1f} tenants/s; CPU per tenant: "
+            f"the client {floor['client_cpu'] / args.tenants * 1e3:.1f} ms, the node double "
+            f"{floor['node_cpu'] / args.tenants * 1e3:.1f} ms; {floor['connections']} connections"
+        )
+        ratio = portal_rate / floor_rate
+        print(f"   the worker / the floor: {ratio:.2f}")
+
+        print("3. the drift sweep of the gateway, nothing to repair:")
+        small_rss = run_sweep(node, trace_memory=False)
+        small_traced = run_sweep(node, trace_memory=True)
+        sweep_goal(node, small_rss, args.tenants)
+        extra = create_tenants(args.tenants, args.sweep_tenants - args.tenants, in_sync_on=gateway)
+        node.call("prefill", mark_in_sync(gateway, sorted(extra), extra))
+        large_rss = run_sweep(node, trace_memory=False)
+        large_traced = run_sweep(node, trace_memory=True)
+        requests_made, bound = sweep_goal(node, large_rss, args.sweep_tenants)
+
+        print("4. peak memory of one sweep, each in a fresh process:")
+        memory_line(args.tenants, small_rss, small_traced)
+        memory_line(args.sweep_tenants, large_rss, large_traced)
+        rss_growth = large_rss["rss_peak_kib"] / small_rss["rss_peak_kib"] - 1
+        during_growth = large_rss["sweep_peak_kib"] / small_rss["sweep_peak_kib"] - 1
+        traced_growth = large_traced["traced_peak"] / small_traced["traced_peak"] - 1
+        print(
+            f"   from {args.tenants} to {args.sweep_tenants} tenants: the process's peak RSS "
+            f"{rss_growth:+.1%}; the peak RSS during the sweep {during_growth:+.1%}; the "
+            f"tracemalloc peak {traced_growth:+.1%}"
+        )
+
+        print("goals:")
+        print(
+            f"   provisioning at least {FLOOR_GOAL} of the floor: {ratio:.2f} "
+            f"({portal_rate:.1f} / {floor_rate:.1f} tenants/s): {verdict(ratio >= FLOOR_GOAL)}"
+        )
+        print(
+            f"   a sweep of {args.sweep_tenants} unchanged tenants in at most {bound} requests: "
+            f"{requests_made}: {verdict(requests_made <= bound)}"
+        )
+        print(
+            f"   peak memory at most +{MEMORY_GOAL:.0%} from {args.tenants} to "
+            f"{args.sweep_tenants} tenants (the process's peak RSS): {rss_growth:+.1%}: "
+            f"{verdict(rss_growth <= MEMORY_GOAL)} (tracemalloc: {traced_growth:+.1%})"
+        )
         print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     finally:
-        node.stop()
+        if worker is not None:
+            worker.stop()
+        with lock:
+            ours.send(("stop", "", None))
+            ours.recv()
+        node_proc.join(timeout=10)
+        broker.cleanup()
 
 
 if __name__ == "__main__":
