@@ -300,3 +300,31 @@ def test_staff_filter_the_tenant_list_by_provisioning_state(sign_in_as):
     ).content.decode()
 
     assert "Globex" in page and "Acme" not in page
+
+
+def test_change_gateway_sets_infinity_provisioning_with_the_password_from_the_environment(
+    infinity_node, monkeypatch
+):
+    from django.core.management.base import CommandError
+
+    gateway = Gateway.objects.get(is_default=True)
+    monkeypatch.setenv("NODE_PASSWORD", infinity_node.password)
+    arguments = [
+        gateway.name,
+        "--provisioning=infinity",
+        f"--management-url=https://127.0.0.1:{infinity_node.port}",
+        f"--management-username={infinity_node.username}",
+        f"--management-ca-bundle={infinity_node.ca_bundle}",
+        "--routing-rule-priority=20",
+    ]
+
+    with pytest.raises(CommandError, match="MISSING_VARIABLE is empty or not set"):
+        call_command("change_gateway", *arguments, "--management-password-env=MISSING_VARIABLE")
+    call_command("change_gateway", *arguments, "--management-password-env=NODE_PASSWORD")
+
+    gateway.refresh_from_db()
+    assert (gateway.provisioning, gateway.routing_rule_priority) == ("infinity", 20)
+    assert encryption.decrypt(gateway.management_password_ciphertext) == infinity_node.password
+    [event] = AuditEvent.objects.filter(action=AuditAction.GATEWAY_PROVISIONING_CHANGED)
+    assert infinity_node.password not in str(event.detail)
+    assert "management_password" in event.detail["changed"]
