@@ -27,21 +27,15 @@ from onboarding.services import lifecycle
 from onboarding.services.staff_roles import ADMINISTRATORS, ONBOARDING_STAFF, READ_ONLY
 from tests.conftest import otp_verified_login
 from tests.feed_support import active_tenant
-from tests.provisioning_support import STAFF, infinity_settings, make_infinity, run_due_jobs
+from tests.provisioning_support import (
+    STAFF,
+    infinity_settings,
+    made_by_hand,
+    make_infinity,
+    run_due_jobs,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sign_in_as(client, django_user_model):
-    def sign_in(role: str):
-        user = django_user_model.objects.create_user(
-            role.lower().replace(" ", "-"), password="role-password-92", is_staff=True
-        )
-        user.groups.add(Group.objects.get(name=role))
-        return otp_verified_login(client, user)
-
-    return sign_in
 
 
 def messages_of(response) -> list[str]:
@@ -235,17 +229,8 @@ def test_an_administrator_sees_the_plan_then_confirms_the_adoption(
     make_infinity(infinity_node)
     tenant = active_tenant("Acme")
     TenantProvisioning.objects.update(next_attempt_at=None)  # still configured by hand
-    hand_token = infinity_node.add_by_hand("gms_access_token", name="acme-hand", token="x" * 20)
-    infinity_node.add_by_hand(
-        "gateway_routing_rule",
-        name="Acme by hand",
-        tag="",
-        match_string=r"([0-9]{13})@acme\.onpexip\.com",
-        replace_string=r"\1",
-        called_device_type="gms_conference",
-        outgoing_protocol="gms",
-        gms_access_token=hand_token,
-        priority=30,
+    made_by_hand(
+        infinity_node, token_name="acme-hand", token_value="x" * 20, rule_name="Acme by hand"
     )
     admin_user = django_user_model.objects.create_user("boss", password="pw-9x", is_staff=True)
     admin_user.groups.add(Group.objects.get(name=ADMINISTRATORS))
