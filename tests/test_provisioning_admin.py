@@ -99,7 +99,13 @@ def test_a_change_the_gateway_must_follow_reopens_awaiting_staff_and_says_what(s
 
     row = TenantProvisioning.objects.get(tenant=tenant)
     assert row.state == ProvisioningState.AWAITING_STAFF
-    assert "DISABLED (the tenant is suspended)" in row.detail
+    changed = row.detail.split("The gateway should hold:")[0]
+    # what to do: the rule goes from enabled to disabled; the token stays as it was
+    assert (
+        "add or change: Routing rule" in changed and "DISABLED (the tenant is suspended)" in changed
+    )
+    assert "remove: Routing rule" in changed and ", enabled," in changed
+    assert "Google Meet access token" not in changed
 
 
 def test_a_change_the_gateway_does_not_see_leaves_a_manual_tenant_in_sync():

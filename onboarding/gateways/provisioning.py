@@ -142,9 +142,7 @@ def _manual(
     nothing_ever_configured = desired.token is None and not row.desired_digest
     if digest == row.desired_digest or nothing_ever_configured:
         return _settle(row, ProvisioningState.IN_SYNC, "", digest=row.desired_digest)
-    detail = "Change the gateway by hand, then press “Configured on the gateway”:\n" + "\n".join(
-        provisioning.manual_instructions(tenant, desired, token)
-    )
+    detail = provisioning.manual_changes(tenant, desired, token)
     return _settle(row, ProvisioningState.AWAITING_STAFF, detail, digest=row.desired_digest)
 
 
