@@ -524,3 +524,20 @@ def test_the_retry_pass_queues_ended_backoffs_at_once_and_lost_requests_after_a_
     assert provisioning_sweep.provisioning_retry_pass(now=now + timedelta(seconds=11)) == 1
     assert provisioning_sweep.provisioning_retry_pass(now=now + timedelta(minutes=3)) == 2
     assert state_of(requested).attempts == 0
+
+
+def test_jobs_one_after_another_share_one_connection_until_the_settings_change(node):
+    first, second = active_tenant("Acme", token=TOKEN), active_tenant("Globex", token=TOKEN)
+    node.connections = 0
+
+    provisioning.tenant_provision(first.pk)
+    provisioning.tenant_provision(second.pk)
+    assert node.connections == 1
+
+    changes.gateway_change(
+        gateway=Gateway.objects.get(is_default=True),
+        actor=STAFF,
+        fields={"management_password": node.password},
+    )
+    provisioning.tenant_provision(first.pk)
+    assert node.connections == 2  # new credentials, new client

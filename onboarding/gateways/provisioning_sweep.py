@@ -96,7 +96,7 @@ def gateway_sweep(
     now = now or timezone.now()
     result = result or SweepResult()
     prefix = infinity_rules.DEFAULT_OBJECT_PREFIX + "-"
-    with nodes.client_for(gateway) as client:
+    with nodes.node_session(gateway) as client:
         index = NodeIndex.build(
             client.list_objects(Resource.GMS_ACCESS_TOKEN, name__startswith=prefix),
             client.list_objects(Resource.GATEWAY_ROUTING_RULE, tag__startswith=prefix),
