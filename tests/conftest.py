@@ -39,6 +39,21 @@ def staff_user(django_user_model):
     )
 
 
+@pytest.fixture
+def sign_in_as(client, django_user_model):
+    """Sign in as a new staff member in one of the staff roles (a group), with a second factor."""
+    from django.contrib.auth.models import Group
+
+    def sign_in(role: str):
+        user = django_user_model.objects.create_user(
+            role.lower().replace(" ", "-"), password="role-password-92", is_staff=True
+        )
+        user.groups.add(Group.objects.get(name=role))
+        return otp_verified_login(client, user)
+
+    return sign_in
+
+
 def otp_verified_login(client, user):
     """Log `user` in with a second factor, the way django-otp's `login()` marks a session."""
     from django_otp import DEVICE_ID_SESSION_KEY

@@ -124,6 +124,7 @@ class InfinityDouble:
         self.store.clear()
         with self._lock:
             self.log: list[RequestRecord] = []
+            self.connections = 0  # TLS connections accepted
             self.max_limit = self.default_max_limit
             self.location_absolute = True
             self.licence_limit: int | None = None
@@ -381,6 +382,8 @@ class _Handler(BaseHTTPRequestHandler):
     def setup(self) -> None:
         super().setup()
         self.request.do_handshake()
+        with self.server.double._lock:
+            self.server.double.connections += 1
 
     def do_GET(self) -> None:
         self.server.double.serve(self)

@@ -50,3 +50,23 @@ def run_due_jobs(now: datetime | None = None) -> list[object]:
 def password_is_encrypted(gateway: Gateway, password: str) -> bool:
     stored = gateway.management_password_ciphertext
     return bool(stored) and password not in stored and encryption.decrypt(stored) == password
+
+
+def made_by_hand(
+    node, *, token_name: str, token_value: str, rule_name: str, tag: str = "", priority: int = 20
+) -> tuple[str, str]:
+    """A token and a rule for acme.onpexip.com's long IDs that staff made on the node, not the
+    portal; returns their URIs."""
+    token_uri = node.add_by_hand("gms_access_token", name=token_name, token=token_value)
+    rule_uri = node.add_by_hand(
+        "gateway_routing_rule",
+        name=rule_name,
+        tag=tag,
+        match_string=r"(?i)^([0-9]{13})@acme\.onpexip\.com$",
+        replace_string=r"\1",
+        called_device_type="gms_conference",
+        outgoing_protocol="gms",
+        gms_access_token=token_uri,
+        priority=priority,
+    )
+    return token_uri, rule_uri

@@ -5,7 +5,6 @@ allow them, each running the list action itself (same service, same audit)."""
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth.models import Group
 from django.test import Client
 from django.urls import reverse
 
@@ -48,18 +47,6 @@ def buttons_on(client: Client, tenant: Tenant) -> set[str]:
 
 def messages_of(response) -> list[str]:
     return [str(m) for m in response.context["messages"]] if response.context else []
-
-
-@pytest.fixture
-def sign_in_as(client, django_user_model):
-    def sign_in(role: str) -> Client:
-        user = django_user_model.objects.create_user(
-            role.lower().replace(" ", "-"), password="role-password-92", is_staff=True
-        )
-        user.groups.add(Group.objects.get(name=role))
-        return otp_verified_login(client, user)
-
-    return sign_in
 
 
 @pytest.mark.parametrize(

@@ -429,3 +429,20 @@ def test_a_gateway_needs_an_ipv4_address(staff_client):
 
     assert response.status_code == 200
     assert not Gateway.objects.filter(name="Bad").exists()
+
+
+def test_a_five_digit_prefix_is_refused_whole_not_cut_to_four():
+    from onboarding.admin.live_changes import CallingDomainForm
+
+    form = CallingDomainForm(
+        data={
+            "option": "onpexip",
+            "domain": "acme",
+            "meeting_id_length": "short",
+            "prefix": "12345",
+        }
+    )
+
+    assert 'maxlength="4"' not in str(form["prefix"])
+    assert not form.is_valid()
+    assert "at most 4 digits; 12345 has 5" in str(form.errors["prefix"])

@@ -331,6 +331,7 @@ def test_a_job_not_yet_run_since_the_scheduler_started_is_waiting_not_stale(staf
     heartbeat_record("scheduler", now=now - timedelta(minutes=5))
     heartbeat_record("outbox_sweeper", now=now - timedelta(seconds=20))
     heartbeat_record("dns_sweeper", now=now - timedelta(seconds=20))
+    heartbeat_record("provisioning_retries", now=now - timedelta(seconds=20))
     heartbeat_record("reminders", now=now - timedelta(minutes=4))
     # beat last before the portal was stopped; hourly, so its next run is still to come
     heartbeat_record("contact_eraser", now=now - timedelta(hours=20))
@@ -340,6 +341,7 @@ def test_a_job_not_yet_run_since_the_scheduler_started_is_waiting_not_stale(staf
     states = {row[0]: row[4] for row in liveness.rows[1:]}
     assert states["token_destroyer"] == "waiting for its first run"
     assert states["contact_eraser"] == "waiting for its first run"
+    assert states["gateway_sweeper"] == "waiting for its first run"  # every quarter hour
     assert "stale" not in states.values()
 
 

@@ -31,7 +31,7 @@ from onboarding.services.audit import Actor
 from onboarding.services.changes import DomainSettings
 from onboarding.services.tenant_creation import CallingDomainSpec
 from tests.feed_support import active_tenant
-from tests.provisioning_support import STAFF, make_infinity, run_due_jobs
+from tests.provisioning_support import STAFF, made_by_hand, make_infinity, run_due_jobs
 
 pytestmark = pytest.mark.django_db
 
@@ -442,16 +442,12 @@ def test_the_sweep_reads_the_lists_page_by_page(node):
 def test_objects_the_portal_did_not_create_are_never_changed(node):
     from onboarding.gateways import provisioning_sweep
 
-    staff_token = node.add_by_hand(TOKENS, name="made-by-staff", token="their-own-token")
-    node.add_by_hand(
-        RULES,
-        name="made by staff",
+    staff_token, _rule = made_by_hand(
+        node,
+        token_name="made-by-staff",
+        token_value="their-own-token",
+        rule_name="made by staff",
         tag="staff-rule",
-        match_string=r"(?i)^([0-9]{13})@acme\.onpexip\.com$",
-        replace_string=r"\1",
-        called_device_type="gms_conference",
-        outgoing_protocol="gms",
-        gms_access_token=staff_token,
         priority=10,
     )
     before = [o for o in node.snapshot()[RULES] if o["tag"] == "staff-rule"]
@@ -491,17 +487,8 @@ def test_adopting_hand_made_objects_puts_them_under_the_portal(node):
 
     tenant = active_tenant("Acme", token=TOKEN)
     TenantProvisioning.objects.update(next_attempt_at=None)  # as if staff still did it by hand
-    hand_token = node.add_by_hand(TOKENS, name="acme-by-hand", token="old-value-by-hand")
-    hand_rule = node.add_by_hand(
-        RULES,
-        name="Acme by hand",
-        tag="",
-        match_string=r"([0-9]{13})@acme\.onpexip\.com",
-        replace_string=r"\1",
-        called_device_type="gms_conference",
-        outgoing_protocol="gms",
-        gms_access_token=hand_token,
-        priority=20,
+    hand_token, hand_rule = made_by_hand(
+        node, token_name="acme-by-hand", token_value="old-value-by-hand", rule_name="Acme by hand"
     )
 
     plan = adoption.adoption_plan(tenant)
@@ -537,3 +524,20 @@ def test_the_retry_pass_queues_ended_backoffs_at_once_and_lost_requests_after_a_
     assert provisioning_sweep.provisioning_retry_pass(now=now + timedelta(seconds=11)) == 1
     assert provisioning_sweep.provisioning_retry_pass(now=now + timedelta(minutes=3)) == 2
     assert state_of(requested).attempts == 0
+
+
+def test_jobs_one_after_another_share_one_connection_until_the_settings_change(node):
+    first, second = active_tenant("Acme", token=TOKEN), active_tenant("Globex", token=TOKEN)
+    node.connections = 0
+
+    provisioning.tenant_provision(first.pk)
+    provisioning.tenant_provision(second.pk)
+    assert node.connections == 1
+
+    changes.gateway_change(
+        gateway=Gateway.objects.get(is_default=True),
+        actor=STAFF,
+        fields={"management_password": node.password},
+    )
+    provisioning.tenant_provision(first.pk)
+    assert node.connections == 2  # new credentials, new client

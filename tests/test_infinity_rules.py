@@ -244,3 +244,15 @@ def test_it_refuses_an_object_prefix_that_is_not_a_plain_label():
     for bad in ["", "Meet", "meet portal", "a" * 21, "meet.*"]:
         with pytest.raises(rules.InfinityRuleError):
             rules.token_name(1, object_prefix=bad)
+
+
+def test_drift_is_judged_on_every_field_the_portal_sets():
+    [rule] = rules.desired_state(
+        7,
+        [DialDomain(3, "acme.onpexip.com", "onpexip", "long", "", True)],
+        serve=True,
+        enable=True,
+        priority=100,
+    ).rules
+
+    assert set(rule.body("/token/1/")) == set(rules.MANAGED_RULE_FIELDS)

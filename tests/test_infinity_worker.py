@@ -27,7 +27,7 @@ from onboarding.models import (
 from onboarding.services import offboarding
 from tests.provisioning_support import STAFF, make_infinity
 from tests.services import wait_until
-from tests.upload_support import invited_tenant, link_path
+from tests.upload_support import invited_tenant, link_path, prefix_field
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
@@ -198,3 +198,57 @@ def test_two_jobs_racing_for_one_tenant_leave_one_set_of_objects(node):
     assert len(node.objects(TOKENS)) == 1 and len(node.objects(RULES)) == 1
     row = TenantProvisioning.objects.get(tenant=tenant)
     assert row.state == ProvisioningState.IN_SYNC and row.lease_until is None
+
+
+def test_each_trigger_reaches_the_node_through_the_worker(node, worker):
+    from onboarding.models import CallingDomain, Gateway
+    from onboarding.services import changes, lifecycle, tokens
+    from onboarding.services.changes import DomainSettings
+
+    def rules():
+        return node.objects(RULES)
+
+    def settle(condition, what):
+        wait_until(condition, timeout=60, what=what)
+        wait_until(
+            lambda: not TenantProvisioning.objects.filter(lease_until__isnull=False).exists(),
+            timeout=60,
+            what="the job to let go of the tenant",
+        )
+
+    tenant = invited_tenant("Acme")
+    assert upload(tenant, "acme-Token_0123456789") == 302
+    settle(lambda: [r["enable"] for r in rules()] == [True], "the upload's rule")
+
+    lifecycle.tenant_suspend(tenant=tenant, actor=STAFF)
+    settle(lambda: [r["enable"] for r in rules()] == [False], "the suspension")
+
+    lifecycle.tenant_resume(tenant=Tenant.objects.get(pk=tenant.pk), actor=STAFF)
+    settle(lambda: [r["enable"] for r in rules()] == [True], "the resume")
+
+    domain = CallingDomain.objects.get(tenant=tenant)
+    changes.tenant_settings_change(
+        tenant=Tenant.objects.get(pk=tenant.pk),
+        actor=STAFF,
+        domains={domain.pk: DomainSettings(meeting_id_length="short", prefix="77")},
+    )
+    settle(lambda: "77([0-9]" in rules()[0]["match_string"], "the settings change")
+
+    node.delete_by_hand(RULES, rules()[0]["id"])
+    changes.gateway_change(
+        gateway=Gateway.objects.get(is_default=True),
+        actor=STAFF,
+        fields={"management_password": node.password},
+    )
+    settle(lambda: len(rules()) == 1, "the credentials change (every tenant again)")
+
+    tokens.token_revoke(tenant=Tenant.objects.get(pk=tenant.pk), actor=STAFF)
+    settle(lambda: node.objects(TOKENS) == [] and rules() == [], "the revocation")
+
+    field_name, prefix = prefix_field(tenant)  # short IDs now: the form asks for the prefix
+    second = {"token": "acme-Second_0123456789", "trusted": "on", field_name: prefix}
+    assert Client().post(link_path(tenant), second).status_code == 302
+    settle(lambda: len(node.objects(TOKENS)) == 1 and len(rules()) == 1, "the new token")
+
+    offboarding.tenant_offboard(tenant=Tenant.objects.get(pk=tenant.pk), actor=STAFF)
+    settle(lambda: node.objects(TOKENS) == [] and rules() == [], "the offboarding")

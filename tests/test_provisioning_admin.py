@@ -27,21 +27,15 @@ from onboarding.services import lifecycle
 from onboarding.services.staff_roles import ADMINISTRATORS, ONBOARDING_STAFF, READ_ONLY
 from tests.conftest import otp_verified_login
 from tests.feed_support import active_tenant
-from tests.provisioning_support import STAFF, infinity_settings, make_infinity, run_due_jobs
+from tests.provisioning_support import (
+    STAFF,
+    infinity_settings,
+    made_by_hand,
+    make_infinity,
+    run_due_jobs,
+)
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sign_in_as(client, django_user_model):
-    def sign_in(role: str):
-        user = django_user_model.objects.create_user(
-            role.lower().replace(" ", "-"), password="role-password-92", is_staff=True
-        )
-        user.groups.add(Group.objects.get(name=role))
-        return otp_verified_login(client, user)
-
-    return sign_in
 
 
 def messages_of(response) -> list[str]:
@@ -105,7 +99,13 @@ def test_a_change_the_gateway_must_follow_reopens_awaiting_staff_and_says_what(s
 
     row = TenantProvisioning.objects.get(tenant=tenant)
     assert row.state == ProvisioningState.AWAITING_STAFF
-    assert "DISABLED (the tenant is suspended)" in row.detail
+    changed = row.detail.split("The gateway should hold:")[0]
+    # what to do: the rule goes from enabled to disabled; the token stays as it was
+    assert (
+        "add or change: Routing rule" in changed and "DISABLED (the tenant is suspended)" in changed
+    )
+    assert "remove: Routing rule" in changed and ", enabled," in changed
+    assert "Google Meet access token" not in changed
 
 
 def test_a_change_the_gateway_does_not_see_leaves_a_manual_tenant_in_sync():
@@ -235,17 +235,8 @@ def test_an_administrator_sees_the_plan_then_confirms_the_adoption(
     make_infinity(infinity_node)
     tenant = active_tenant("Acme")
     TenantProvisioning.objects.update(next_attempt_at=None)  # still configured by hand
-    hand_token = infinity_node.add_by_hand("gms_access_token", name="acme-hand", token="x" * 20)
-    infinity_node.add_by_hand(
-        "gateway_routing_rule",
-        name="Acme by hand",
-        tag="",
-        match_string=r"([0-9]{13})@acme\.onpexip\.com",
-        replace_string=r"\1",
-        called_device_type="gms_conference",
-        outgoing_protocol="gms",
-        gms_access_token=hand_token,
-        priority=30,
+    made_by_hand(
+        infinity_node, token_name="acme-hand", token_value="x" * 20, rule_name="Acme by hand"
     )
     admin_user = django_user_model.objects.create_user("boss", password="pw-9x", is_staff=True)
     admin_user.groups.add(Group.objects.get(name=ADMINISTRATORS))
@@ -300,3 +291,31 @@ def test_staff_filter_the_tenant_list_by_provisioning_state(sign_in_as):
     ).content.decode()
 
     assert "Globex" in page and "Acme" not in page
+
+
+def test_change_gateway_sets_infinity_provisioning_with_the_password_from_the_environment(
+    infinity_node, monkeypatch
+):
+    from django.core.management.base import CommandError
+
+    gateway = Gateway.objects.get(is_default=True)
+    monkeypatch.setenv("NODE_PASSWORD", infinity_node.password)
+    arguments = [
+        gateway.name,
+        "--provisioning=infinity",
+        f"--management-url=https://127.0.0.1:{infinity_node.port}",
+        f"--management-username={infinity_node.username}",
+        f"--management-ca-bundle={infinity_node.ca_bundle}",
+        "--routing-rule-priority=20",
+    ]
+
+    with pytest.raises(CommandError, match="MISSING_VARIABLE is empty or not set"):
+        call_command("change_gateway", *arguments, "--management-password-env=MISSING_VARIABLE")
+    call_command("change_gateway", *arguments, "--management-password-env=NODE_PASSWORD")
+
+    gateway.refresh_from_db()
+    assert (gateway.provisioning, gateway.routing_rule_priority) == ("infinity", 20)
+    assert encryption.decrypt(gateway.management_password_ciphertext) == infinity_node.password
+    [event] = AuditEvent.objects.filter(action=AuditAction.GATEWAY_PROVISIONING_CHANGED)
+    assert infinity_node.password not in str(event.detail)
+    assert "management_password" in event.detail["changed"]

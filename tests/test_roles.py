@@ -37,18 +37,6 @@ TENANTS = reverse("admin:onboarding_tenant_changelist")
 OUTBOX = reverse("admin:onboarding_outboundemail_changelist")
 
 
-@pytest.fixture
-def sign_in_as(client, django_user_model):
-    def sign_in(role: str):
-        user = django_user_model.objects.create_user(
-            role.lower().replace(" ", "-"), password="role-password-92", is_staff=True
-        )
-        user.groups.add(Group.objects.get(name=role))
-        return otp_verified_login(client, user)
-
-    return sign_in
-
-
 def draft_tenant(name="Draft Co"):
     from onboarding.services.audit import Actor
     from onboarding.services.tenant_creation import CallingDomainSpec

@@ -30,6 +30,9 @@ PERMISSION_OFFBOARD = "onboarding.offboard_tenant"
 OFFBOARD_CONFIRMATION_TEMPLATE = "admin/onboarding/tenant/offboard_confirmation.html"
 
 
+PREFIX_MAX_DIGITS = 4
+
+
 class CallingDomainForm(forms.ModelForm):
     class Meta:
         model = CallingDomain
@@ -39,6 +42,23 @@ class CallingDomainForm(forms.ModelForm):
         # picking the shared domain in the browser sets short IDs at once (the server does the
         # same in clean(), so a page without JavaScript saves alike)
         js = ["onboarding/calling_domain_defaults.js"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # a browser cuts a pasted 5-digit prefix to 4 under maxlength, silently: without it the
+        # whole value arrives and is refused with a message
+        prefix = self.fields["prefix"]
+        prefix.widget.attrs.pop("maxlength", None)
+        prefix.validators = []  # the length is checked below, in words
+
+    def clean_prefix(self) -> str:
+        prefix: str = self.cleaned_data.get("prefix", "")
+        if len(prefix) > PREFIX_MAX_DIGITS:
+            raise forms.ValidationError(
+                f"A meeting ID prefix is at most 4 digits; {prefix} has {len(prefix)}. Nothing "
+                "was cut: check the value and type it again."
+            )
+        return prefix
 
     def clean(self) -> dict[str, Any]:
         super().clean()

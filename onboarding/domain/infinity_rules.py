@@ -73,6 +73,19 @@ _FIXED_RULE_FIELDS: Mapping[str, Any] = {
     "match_incoming_only_if_registered": False,
 }
 RULE_DESCRIPTION = "Managed by the Meet onboarding portal: changes made here are undone."
+# Every field the portal sets on a rule (`DesiredRule.body`): what drift is judged on.
+MANAGED_RULE_FIELDS = (
+    "name",
+    "tag",
+    "description",
+    "priority",
+    "enable",
+    "match_string",
+    "replace_string",
+    "treat_as_trusted",
+    *_FIXED_RULE_FIELDS,
+    "gms_access_token",
+)
 
 
 class InfinityRuleError(ValueError):

@@ -55,27 +55,12 @@ class Convergence:
 def node_objects_read(client: InfinityClient, tenant_id: int) -> NodeObjects:
     name = infinity_rules.token_name(tenant_id)
     tag_prefix = infinity_rules.tenant_rule_tag_prefix(tenant_id)
+    # an exact name: a prefix would also list tenant 10's to 19's tokens for tenant 1
+    named = client.list_objects(Resource.GMS_ACCESS_TOKEN, name=name)
     return NodeObjects(
-        tokens=[t for t in client.list_tokens(name_prefix=name) if t.get("name") == name],
+        tokens=[t for t in named if t.get("name") == name],
         rules=[r for r in client.list_rules(tag_prefix=tag_prefix) if _rule_tenant(r) == tenant_id],
     )
-
-
-def node_objects_by_tenant(
-    tokens: Iterable[dict[str, Any]], rules: Iterable[dict[str, Any]]
-) -> dict[int, NodeObjects]:
-    """Group a node's full lists by the tenant each of the portal's objects belongs to; objects
-    the portal did not create are left out (and never touched)."""
-    grouped: dict[int, NodeObjects] = defaultdict(NodeObjects)
-    for token in tokens:
-        tenant_id = infinity_rules.parse_token_name(str(token.get("name") or ""))
-        if tenant_id is not None:
-            grouped[tenant_id].tokens.append(token)
-    for rule in rules:
-        tenant_id = _rule_tenant(rule)
-        if tenant_id is not None:
-            grouped[tenant_id].rules.append(rule)
-    return dict(grouped)
 
 
 def _rule_tenant(rule: dict[str, Any]) -> int | None:

@@ -142,9 +142,7 @@ def _manual(
     nothing_ever_configured = desired.token is None and not row.desired_digest
     if digest == row.desired_digest or nothing_ever_configured:
         return _settle(row, ProvisioningState.IN_SYNC, "", digest=row.desired_digest)
-    detail = "Change the gateway by hand, then press “Configured on the gateway”:\n" + "\n".join(
-        provisioning.manual_instructions(tenant, desired, token)
-    )
+    detail = provisioning.manual_changes(tenant, desired, token)
     return _settle(row, ProvisioningState.AWAITING_STAFF, detail, digest=row.desired_digest)
 
 
@@ -175,7 +173,7 @@ def _infinity(
         row.node_token_id != token.pk or row.node_gateway_id != gateway.pk
     )
     try:
-        with nodes.client_for(gateway) as client:
+        with nodes.node_session(gateway) as client:
             node = snapshot or infinity_sync.node_objects_read(client, tenant.pk)
             done = infinity_sync.converge(
                 client,
@@ -247,7 +245,7 @@ def _leave_node(row: TenantProvisioning, tenant: Tenant, now: datetime) -> Outco
         return None
     empty = DesiredState(token=None, rules=())
     try:
-        with nodes.client_for(old) as client:
+        with nodes.node_session(old) as client:
             node = infinity_sync.node_objects_read(client, tenant.pk)
             done = infinity_sync.converge(
                 client, empty, node, token_value=lambda: "", value_outdated=False

@@ -13,9 +13,9 @@ from django.utils import timezone
 
 from onboarding.domain import infinity_rules
 from onboarding.domain.infinity_rules import InfinityRuleError
-from onboarding.gateways import infinity_sync, nodes, provisioning
-from onboarding.gateways.infinity_client import InfinityError, TlsFailure, Unauthorized
-from onboarding.gateways.infinity_sync import NodeObjects
+from onboarding.gateways import nodes, provisioning
+from onboarding.gateways.infinity_client import InfinityError, Resource, TlsFailure, Unauthorized
+from onboarding.gateways.node_index import NodeIndex
 from onboarding.models import (
     CallingDomain,
     Gateway,
@@ -83,36 +83,38 @@ def gateways_sweep(*, now: datetime | None = None) -> SweepResult:
     return result
 
 
+# Tenants compared per round trip to the database: their rows are dropped after each chunk.
+CHUNK = 500
+
+
 def gateway_sweep(
     gateway: Gateway, *, now: datetime | None = None, result: SweepResult | None = None
 ) -> SweepResult:
-    """Read the node's lists once, page by page; run the job only for tenants whose objects
-    differ from what they should be (drift), and remove the objects of tenants that are no
-    longer on this gateway."""
+    """Read the node's lists once, page by page, into a compact index; run the job only for
+    tenants whose objects differ from what they should hold (drift), and for tenants that
+    moved away and left objects behind."""
     now = now or timezone.now()
     result = result or SweepResult()
     prefix = infinity_rules.DEFAULT_OBJECT_PREFIX + "-"
-    with nodes.client_for(gateway) as client:
-        on_node = infinity_sync.node_objects_by_tenant(
-            client.list_tokens(name_prefix=prefix), client.list_rules(tag_prefix=prefix)
+    with nodes.node_session(gateway) as client:
+        index = NodeIndex.build(
+            client.list_objects(Resource.GMS_ACCESS_TOKEN, name__startswith=prefix),
+            client.list_objects(Resource.GATEWAY_ROUTING_RULE, tag__startswith=prefix),
         )
-    tenants = _tenants_with_their_facts(gateway)
-    rows = {
-        row.tenant_id: row
-        for row in TenantProvisioning.objects.filter(
-            Q(tenant__gateway=gateway) | Q(node_gateway=gateway) | Q(tenant_id__in=list(on_node))
-        )
-    }
-    for tenant in tenants:
-        result.tenants_checked += 1
-        row = rows.get(tenant.pk)
-        if row is not None and row.state == ProvisioningState.FAILED:
-            continue  # not retried until something changes
-        node = on_node.pop(tenant.pk, NodeObjects())
-        if _needs_work(tenant, row, node, gateway):
-            provisioning.tenant_provision(tenant.pk, now=now, snapshot=node)
-            result.repaired += 1
-    for tenant_id, node in on_node.items():  # objects of tenants that are not on this gateway
+    on_node = index.tenant_ids()
+    tenant_ids = list(
+        Tenant.objects.filter(gateway=gateway).order_by("pk").values_list("pk", flat=True)
+    )
+    for start in range(0, len(tenant_ids), CHUNK):
+        for tenant, row in _tenants_with_their_facts(tenant_ids[start : start + CHUNK]):
+            result.tenants_checked += 1
+            on_node.discard(tenant.pk)
+            if row is not None and row.state == ProvisioningState.FAILED:
+                continue  # not retried until something changes
+            if _needs_work(tenant, row, index, gateway):
+                provisioning.tenant_provision(tenant.pk, now=now)
+                result.repaired += 1
+    for tenant_id in sorted(on_node):  # objects of tenants that are not on this gateway
         result.tenants_checked += 1
         if Tenant.objects.filter(pk=tenant_id).exclude(gateway=gateway).exists():
             row, _ = TenantProvisioning.objects.get_or_create(tenant_id=tenant_id)
@@ -121,47 +123,52 @@ def gateway_sweep(
             provisioning.tenant_provision(tenant_id, now=now)
             result.repaired += 1
         else:
-            _leave_unknown(gateway, tenant_id, node)
+            _leave_unknown(gateway, tenant_id, index)
     return result
 
 
-def _tenants_with_their_facts(gateway: Gateway) -> list[Tenant]:
+def _tenants_with_their_facts(
+    tenant_ids: list[int],
+) -> list[tuple[Tenant, TenantProvisioning | None]]:
+    """A chunk of tenants with their customer-facing domains, current token and provisioning
+    row: four queries per chunk."""
     domains = CallingDomain.objects.customer_facing().order_by("pk")
-    current = SecurityToken.objects.filter(state=TokenState.CURRENT)
-    return list(
-        Tenant.objects.filter(gateway=gateway)
-        .select_related("gateway")
+    current = SecurityToken.objects.filter(state=TokenState.CURRENT).defer("ciphertext")
+    tenants = (
+        Tenant.objects.filter(pk__in=tenant_ids)
+        .select_related("gateway", "provisioning")
         .prefetch_related(
             Prefetch("calling_domains", queryset=domains, to_attr="facing_domains"),
             Prefetch("tokens", queryset=current, to_attr="current_tokens"),
         )
         .order_by("pk")
     )
+    return [(tenant, getattr(tenant, "provisioning", None)) for tenant in tenants]
 
 
 def _needs_work(
-    tenant: Tenant, row: TenantProvisioning | None, node: NodeObjects, gateway: Gateway
+    tenant: Tenant, row: TenantProvisioning | None, index: NodeIndex, gateway: Gateway
 ) -> bool:
     token = tenant.current_tokens[0] if tenant.current_tokens else None  # type: ignore[attr-defined]
     try:
         desired = desired_states.desired_state_for(tenant, token, tenant.facing_domains)  # type: ignore[attr-defined]
     except InfinityRuleError:
         return True  # the job records why
-    if desired.token is None and node.empty:
+    if desired.token is None and not index.holds_anything(tenant.pk):
         return False
     value_outdated = token is not None and (
         row is None or row.node_token_id != token.pk or row.node_gateway_id != gateway.pk
     )
-    return bool(infinity_sync.differences(desired, node, value_outdated=value_outdated))
+    return index.differs(tenant.pk, desired, value_outdated=value_outdated)
 
 
-def _leave_unknown(gateway: Gateway, tenant_id: int, node: NodeObjects) -> None:
+def _leave_unknown(gateway: Gateway, tenant_id: int, index: NodeIndex) -> None:
     """Objects named for a tenant this database does not know (a restored backup, another
     portal using the same prefix): never touched, only reported."""
     logger.warning(
         "gateway %s holds %d objects named for tenant %s, which this portal does not know; "
         "they are left alone",
         gateway.pk,
-        len(node.tokens) + len(node.rules),
+        len(index.tokens.get(tenant_id, [])) + len(index.rules.get(tenant_id, [])),
         tenant_id,
     )

@@ -113,6 +113,26 @@ def manual_instructions(
     return lines
 
 
+def manual_changes(tenant: Tenant, desired: DesiredState, token: SecurityToken | None) -> str:
+    """What staff must change by hand since they last confirmed the gateway, then the whole
+    shape the gateway should hold."""
+    wanted = manual_instructions(tenant, desired, token)
+    last = (
+        tenant.audit_events.filter(action=AuditAction.GATEWAY_CONFIGURED_BY_STAFF)
+        .order_by("-created_at", "-id")
+        .values_list("detail", flat=True)
+        .first()
+    )
+    before = list((last or {}).get("configured", []))
+    lines = ["Change the gateway by hand, then press “Configured on the gateway”."]
+    if last is not None:
+        lines += ["Since it was last configured:"]
+        lines += [f"  add or change: {line}" for line in wanted if line not in before]
+        lines += [f"  remove: {line}" for line in before if line not in wanted]
+    lines += ["The gateway should hold:", *(f"  {line}" for line in wanted)]
+    return "\n".join(lines)
+
+
 def manual_configured_confirm(
     *, tenant: Tenant, actor: Actor, now: datetime | None = None
 ) -> TenantProvisioning:
