@@ -520,7 +520,7 @@ def report_provisioning(run: dict, count: int, concurrency: int) -> dict[int, li
         f"   node requests per tenant: {len(trace) / count:.2f} "
         f"({', '.join(f'{m} {n / count:.2f}' for m, n in sorted(methods.items()))}); "
         f"not attributable to one tenant: {len(unattributed)}; answered >= 300: "
-        f"{sum(refused.values())}; connections opened per tenant {run['connections'] / count:.2f}"
+        f"{sum(refused.values())}; connections opened {run['connections']}"
     )
     for pattern, tenants in patterns.most_common(3):
         print(f"   {tenants} tenants: {pattern}")
@@ -827,7 +827,7 @@ def main() -> None:
             f"   wall {floor['seconds']:.1f} s, {floor_rate:.1f} tenants/s; CPU per tenant: "
             f"the client {floor['client_cpu'] / args.tenants * 1e3:.1f} ms, the node double "
             f"{floor['node_cpu'] / args.tenants * 1e3:.1f} ms; {floor['connections']} connections "
-            "(one per thread, kept alive; the job opens one per tenant)"
+            f"(one per thread, kept alive; the worker opened {run['connections']})"
         )
         ratio = portal_rate / floor_rate
         print(f"   the worker / the floor: {ratio:.2f}")
