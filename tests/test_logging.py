@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from onboarding.infra.request_ids import REQUEST_ID_HEADER
 from tests.provisioning_support import make_infinity
+from tests.services import wait_until
 from tests.upload_support import link_path, prefix_field, shared_domain_tenant
 
 
@@ -245,6 +246,11 @@ def test_the_tasks_a_request_queues_log_with_its_request_id(
     # the initial email, then the confirmation: the upload queued the provisioning job, which
     # queued the confirmation once the node had the token; both carry the upload's request id
     smtp_sink.wait_for(2)
+    # the worker logs "sent" once the SMTP server has answered, a moment after the sink has it
+    wait_until(
+        lambda: "(confirmation) sent" in worker.output(),
+        what="the worker's log line for the confirmation",
+    )
 
     upload_id = found.request_ids["upload"]
     web_lines = json_lines(gunicorn.output())
