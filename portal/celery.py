@@ -24,6 +24,24 @@ def _connect_request_ids() -> None:
 _connect_request_ids()
 
 
+def _tasks_keep_connections_like_requests() -> None:
+    """A task treats its database connection as a request does: kept for CONN_MAX_AGE, pinged
+    before its first query (CONN_HEALTH_CHECKS), closed when unusable. A new PostgreSQL
+    connection per task cost the database more CPU than a provisioning job's own queries
+    (bench/provision.py)."""
+    from django.db import close_old_connections
+
+    def close_unusable_or_obsolete(sender: object = None, **_kwargs: object) -> None:
+        if not getattr(getattr(sender, "request", None), "is_eager", False):
+            close_old_connections()
+
+    task_prerun.connect(close_unusable_or_obsolete, weak=False)
+    task_postrun.connect(close_unusable_or_obsolete, weak=False)
+
+
+_tasks_keep_connections_like_requests()
+
+
 @beat_init.connect
 def record_scheduler_start(**_kwargs: object) -> None:
     """The scheduler's first heartbeat, so a fresh start is healthy before any sweep has run."""

@@ -377,6 +377,10 @@ CELERY_TASK_PUBLISH_RETRY = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery closes Django's database connections after every task unless this is set; portal/celery.py
+# gives tasks the requests' rules instead (CONN_MAX_AGE, CONN_HEALTH_CHECKS). Celery still
+# recycles a connection after this many tasks.
+CELERY_DB_REUSE_MAX = 1000
 CELERY_TASK_SOFT_TIME_LIMIT = 120
 CELERY_TASK_TIME_LIMIT = 180
 CELERY_ACCEPT_CONTENT = ["json"]
