@@ -2,12 +2,15 @@
 that pulls the feed has it once it fetched it; a manual one once staff confirm. Through HTTP
 against PostgreSQL. (Infinity gateways: tests/test_infinity_provisioning.py.)"""
 
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
-from onboarding.dns import sweep
+from onboarding.dns import notices, sweep
+from onboarding.dns.schedule import STATE_FIELDS, DomainState
 from onboarding.models import (
     CallingDomain,
     EmailKind,
@@ -20,7 +23,9 @@ from onboarding.models import (
 from onboarding.services import provisioning, tenant_creation, tokens
 from onboarding.services.audit import Actor
 from onboarding.services.tenant_creation import CallingDomainSpec
+from tests.concurrency import run_together
 from tests.feed_support import active_tenant, fetch, issue_key
+from tests.services import wait_until
 from tests.upload_support import invited_tenant
 
 pytestmark = pytest.mark.django_db
@@ -130,3 +135,68 @@ def test_a_fetch_before_dns_verifies_leaves_the_confirmation_to_the_verification
     assert "video.globex.test" in [
         d["domain"] for d in fetch(client, key).json()["tenants"][0]["calling_domains"]
     ]
+
+
+def waiting_for_a_lock() -> bool:
+    """Another session of the test database waits for a row lock."""
+    with connection.cursor() as cursor:
+        # asked inside a transaction: the statistics are a snapshot unless cleared
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def holding_until_the_other_side_waits_or_ends(other_done: threading.Event) -> None:
+    wait_until(
+        lambda: other_done.is_set() or waiting_for_a_lock(),
+        what="the other side to end or to wait for this one's lock",
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("first", ["dns verifies", "gateway gets the token"])
+def test_the_last_domain_verified_as_the_gateway_gets_the_token_sends_the_confirmation(first):
+    """Each side checks the other's fact before it commits: whichever runs second must see what
+    the first did, or neither sends the confirmation the customer waits for."""
+    tenant = invited_tenant("Globex")
+    own = CallingDomainSpec(option="own", domain="video.globex.test").build(tenant)
+    tenant_creation.calling_domain_save(own)
+    invitation = UploadInvitation.objects.get(tenant=tenant)
+    tokens.token_store(invitation=invitation, token="globex-token", actor=Actor.customer())
+    token = SecurityToken.objects.get(tenant=tenant)
+    first_has_checked, dns_done, gateway_done = (threading.Event() for _ in range(3))
+
+    def dns_verifies() -> None:
+        if first != "dns verifies":
+            first_has_checked.wait(10)
+        with transaction.atomic():
+            # as the DNS sweep writes a verdict (onboarding/dns/sweep.py)
+            [state] = (
+                CallingDomain.objects.select_for_update()
+                .filter(pk=own.pk)
+                .values_list("pk", *STATE_FIELDS)
+            )
+            CallingDomain.objects.filter(pk=own.pk).update(verified_at=timezone.now())
+            notices.domains_verified_record([DomainState(*state)], timezone.now())
+            if first == "dns verifies":
+                first_has_checked.set()
+                holding_until_the_other_side_waits_or_ends(gateway_done)
+        dns_done.set()
+
+    def gateway_gets_the_token() -> None:
+        if first != "gateway gets the token":
+            first_has_checked.wait(10)
+        with transaction.atomic():
+            tokens.gateway_has_token_mark(token, actor=Actor.system("staff"), how="test")
+            if first == "gateway gets the token":
+                first_has_checked.set()
+                holding_until_the_other_side_waits_or_ends(dns_done)
+        gateway_done.set()
+
+    results = run_together(dns_verifies, gateway_gets_the_token)
+
+    assert results == [None, None]
+    assert confirmations(tenant).count() == 1

@@ -59,9 +59,16 @@ def domains_verified_record(states: list[DomainState], now: datetime) -> None:
         provisioning_requests.provisioning_request(tenant_id, now=now)
     # One query finds both kinds of tenant that wait: an active one whose confirmation waited
     # for this domain gets it now; one that chose to be enabled automatically is enabled.
-    waiting = Tenant.objects.filter(pk__in={s.tenant_id for s in states}).filter(
-        Q(status=TenantStatus.ACTIVE)
-        | Q(status=TenantStatus.DNS_PENDING, enable_when_dns_verified=True)
+    # Locked: the gateway getting an active tenant's token at this moment takes the same lock
+    # (tokens.gateway_has_token_mark), so one of the two sees the other's fact.
+    waiting = (
+        Tenant.objects.filter(pk__in={s.tenant_id for s in states})
+        .filter(
+            Q(status=TenantStatus.ACTIVE)
+            | Q(status=TenantStatus.DNS_PENDING, enable_when_dns_verified=True)
+        )
+        .select_for_update()
+        .order_by("pk")
     )
     for tenant in waiting:
         if tenant.status == TenantStatus.ACTIVE:
@@ -94,7 +101,8 @@ def drift_flag(state: DomainState, check: verdicts.DomainCheck, now: datetime) -
 
 def drift_clear(state: DomainState, now: datetime) -> None:
     CallingDomain.objects.filter(pk=state.pk).update(drift_flagged_at=None)
-    for tenant in Tenant.objects.filter(pk=state.tenant_id, status=TenantStatus.ACTIVE):
+    active = Tenant.objects.filter(pk=state.tenant_id, status=TenantStatus.ACTIVE)
+    for tenant in active.select_for_update():  # locked: see domains_verified_record
         tokens.confirmation_queue_if_ready(tenant, now=now)  # the flag held it back
     audit.audit_record(
         tenant=Tenant(pk=state.tenant_id),

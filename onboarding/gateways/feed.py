@@ -171,5 +171,7 @@ def _tokens_mark_fetched(token_ids: list[int], now: datetime) -> None:
     """Only a gateway that takes its tokens from the feed makes "the gateway has the token"
     true by fetching: a node the portal provisions has it when the portal read it back."""
     actor = Actor.system("gateway feed")
-    for token in SecurityToken.objects.filter(pk__in=token_ids, state=TokenState.CURRENT):
+    current = SecurityToken.objects.filter(pk__in=token_ids, state=TokenState.CURRENT)
+    # each mark locks its tenant: in their order, as the DNS sweep locks several at once
+    for token in current.order_by("tenant_id"):
         tokens.gateway_has_token_mark(token, actor=actor, now=now, how="fetched from the feed")

@@ -200,12 +200,17 @@ def _infinity(
     row.synced_at = now
     # what the node holds, the fact "ready" waits for and its email: together or not at all
     with transaction.atomic():
+        locked = tokens.tenant_for_update(tenant.pk)
         if done.changed:
             _changes_record(row, tenant, gateway, done.changes, was_in_sync, holds_something, now)
         outcome = _settle(row, ProvisioningState.IN_SYNC, "", digest=digest)
         if token is not None and holds_something:
             tokens.gateway_has_token_mark(
-                token, actor=SYSTEM, now=now, how=f"read back from {gateway.name}"
+                token,
+                actor=SYSTEM,
+                now=now,
+                how=f"read back from {gateway.name}",
+                locked_tenant=locked,
             )
     return outcome
 

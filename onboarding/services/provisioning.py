@@ -168,5 +168,7 @@ def manual_configured_confirm(
             detail={"configured": manual_instructions(tenant, desired, token)},
         )
         if token is not None and desired.token is not None:
-            tokens.gateway_has_token_mark(token, actor=actor, now=now, how="staff confirmed")
+            tokens.gateway_has_token_mark(
+                token, actor=actor, now=now, how="staff confirmed", locked_tenant=tenant
+            )
     return row

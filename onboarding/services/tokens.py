@@ -148,20 +148,46 @@ def gateway_has_token(token: SecurityToken) -> bool:
     return token.gateway_has_token_at is not None
 
 
+def tenant_for_update(tenant_id: int) -> Tenant:
+    """The tenant locked (its gateway read, not locked), inside the caller's transaction.
+
+    Take it before the tenant's other rows: staff's changes lock the tenant before its
+    provisioning row. The lock also orders the gateway getting the token against an own domain
+    verifying at the same moment (onboarding/dns/notices.py takes it too): the side that runs
+    second sees the first's fact, so the confirmation waiting for both goes out.
+    """
+    return (
+        Tenant.objects.select_for_update(of=("self",)).select_related("gateway").get(pk=tenant_id)
+    )
+
+
 def gateway_has_token_mark(
-    token: SecurityToken, *, actor: Actor, now: datetime | None = None, how: str
+    token: SecurityToken,
+    *,
+    actor: Actor,
+    now: datetime | None = None,
+    how: str,
+    locked_tenant: Tenant | None = None,
 ) -> bool:
     """Record that the gateway has this (current) token, once, and queue the email that waited
     for it: the confirmation, or "token replaced" for a later token. False when it was known.
+    `locked_tenant`: the token's tenant, when the caller holds `tenant_for_update`.
 
     A tenant suspended while its gateway was being configured gets its confirmation when the
     gateway is confirmed again after the resume: the confirmation's key makes repeats harmless.
     """
     now = now or timezone.now()
+    with transaction.atomic(savepoint=False):
+        tenant = locked_tenant or tenant_for_update(token.tenant_id)
+        return _gateway_has_token_mark(tenant, token, actor=actor, now=now, how=how)
+
+
+def _gateway_has_token_mark(
+    tenant: Tenant, token: SecurityToken, *, actor: Actor, now: datetime, how: str
+) -> bool:
     won = SecurityToken.objects.filter(
         pk=token.pk, state=TokenState.CURRENT, gateway_has_token_at__isnull=True
     ).update(gateway_has_token_at=now)
-    tenant = Tenant.objects.get(pk=token.tenant_id)
     if won == 1:
         token.gateway_has_token_at = now
         audit.audit_record(
@@ -182,7 +208,8 @@ def gateway_has_token_mark(
             idempotency_key=composers.confirmation_key(tenant, token)
         ).exists()
         if not already:
-            confirmation_queue_if_ready(tenant, token, now=now)
+            domains = list(tenant.calling_domains.customer_facing())
+            confirmation_queue_if_ready(tenant, token, now=now, domains=domains)
     return won == 1
 
 
