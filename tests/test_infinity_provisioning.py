@@ -281,6 +281,40 @@ def test_a_gateway_move_takes_the_objects_off_the_old_node(node):
     assert "Configured on the gateway" in row.detail
 
 
+@pytest.fixture
+def second_node():
+    """Another gateway's Management Node (its own double, its own password)."""
+    from tests.infinity_double import InfinityDouble
+
+    other = InfinityDouble().start()
+    yield other
+    other.stop()
+
+
+def test_a_move_between_two_infinity_gateways_sends_the_token_to_the_new_node_and_clears_the_old(
+    node, second_node
+):
+    tenant = in_sync()
+    other = make_infinity(
+        second_node,
+        Gateway.objects.create(name="Second", ip_address="192.0.2.30", hostname="g2.example.com"),
+    )
+
+    changes.tenant_settings_change(tenant=tenant, actor=STAFF, fields={"gateway": other})
+    run_due_jobs()
+
+    assert node.objects(TOKENS) == [] and node.objects(RULES) == []
+    [token] = second_node.objects(TOKENS)
+    assert token["name"] == f"meet-portal-{tenant.pk}"
+    assert second_node.token_matches(token["id"], TOKEN)
+    [rule] = second_node.objects(RULES)
+    assert rule["gms_access_token"] == token["resource_uri"]
+    assert dial(rule, "1234567890123@acme.onpexip.com") == "1234567890123"
+    row = state_of(tenant)
+    assert row.state == ProvisioningState.IN_SYNC and row.node_gateway == other
+    assert emails(EmailKind.CONFIRMATION, tenant).count() == 1  # ready once, not again
+
+
 def test_a_change_of_the_gateways_credentials_provisions_every_tenant_again(node):
     first, second = in_sync("Acme"), in_sync("Globex")
     TenantProvisioning.objects.update(next_attempt_at=None)
