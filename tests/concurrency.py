@@ -5,7 +5,9 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
-from django.db import connections
+from django.db import connection, connections
+
+from tests.services import wait_until
 
 
 def run_together(*sides: Callable[[], object]) -> list[object]:
@@ -29,3 +31,22 @@ def run_together(*sides: Callable[[], object]) -> list[object]:
         thread.join(timeout=60)
         assert not thread.is_alive(), "a side hung (deadlock?)"
     return results
+
+
+def waiting_for_a_lock() -> bool:
+    """Another session of the test database waits for a row lock."""
+    with connection.cursor() as cursor:
+        # asked inside a transaction: the statistics are a snapshot unless cleared
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        return cursor.fetchone()[0] > 0
+
+
+def holding_until_the_other_side_waits_or_ends(other_done: threading.Event) -> None:
+    wait_until(
+        lambda: other_done.is_set() or waiting_for_a_lock(),
+        what="the other side to end or to wait for this one's lock",
+    )

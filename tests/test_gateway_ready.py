@@ -6,7 +6,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from onboarding.dns import notices, sweep
@@ -23,9 +23,8 @@ from onboarding.models import (
 from onboarding.services import provisioning, tenant_creation, tokens
 from onboarding.services.audit import Actor
 from onboarding.services.tenant_creation import CallingDomainSpec
-from tests.concurrency import run_together
+from tests.concurrency import holding_until_the_other_side_waits_or_ends, run_together
 from tests.feed_support import active_tenant, fetch, issue_key
-from tests.services import wait_until
 from tests.upload_support import invited_tenant
 
 pytestmark = pytest.mark.django_db
@@ -135,25 +134,6 @@ def test_a_fetch_before_dns_verifies_leaves_the_confirmation_to_the_verification
     assert "video.globex.test" in [
         d["domain"] for d in fetch(client, key).json()["tenants"][0]["calling_domains"]
     ]
-
-
-def waiting_for_a_lock() -> bool:
-    """Another session of the test database waits for a row lock."""
-    with connection.cursor() as cursor:
-        # asked inside a transaction: the statistics are a snapshot unless cleared
-        cursor.execute("SELECT pg_stat_clear_snapshot()")
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity"
-            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
-        )
-        return cursor.fetchone()[0] > 0
-
-
-def holding_until_the_other_side_waits_or_ends(other_done: threading.Event) -> None:
-    wait_until(
-        lambda: other_done.is_set() or waiting_for_a_lock(),
-        what="the other side to end or to wait for this one's lock",
-    )
 
 
 @pytest.mark.django_db(transaction=True)

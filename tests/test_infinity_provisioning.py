@@ -6,9 +6,11 @@ worker); tests/test_infinity_worker.py runs them in a real Celery worker."""
 from __future__ import annotations
 
 import re
+import threading
 from datetime import timedelta
 
 import pytest
+from django.db import transaction
 from django.utils import timezone
 
 from onboarding.domain.calling_domains import CallingDomainOption
@@ -23,13 +25,22 @@ from onboarding.models import (
     OutboundEmail,
     ProvisioningState,
     SecurityToken,
+    Tenant,
     TenantProvisioning,
     UploadInvitation,
 )
-from onboarding.services import changes, domain_moves, lifecycle, offboarding, tokens
+from onboarding.services import (
+    changes,
+    domain_moves,
+    lifecycle,
+    offboarding,
+    provisioning_requests,
+    tokens,
+)
 from onboarding.services.audit import Actor
 from onboarding.services.changes import DomainSettings
 from onboarding.services.tenant_creation import CallingDomainSpec
+from tests.concurrency import holding_until_the_other_side_waits_or_ends, run_together
 from tests.feed_support import active_tenant
 from tests.provisioning_support import STAFF, made_by_hand, make_infinity, run_due_jobs
 
@@ -331,6 +342,34 @@ def test_a_change_of_the_gateways_credentials_provisions_every_tenant_again(node
 
 
 # Failures -------------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_job_finishing_while_staff_change_the_tenant_waits_for_them_and_does_not_deadlock(node):
+    """Staff's changes lock the tenant, then ask for a job on its provisioning row; the job's
+    last transaction takes the tenant's lock before that row, so it waits instead."""
+    tenant = active_tenant("Acme", token=TOKEN)
+    staff_hold_the_tenant, job_done = threading.Event(), threading.Event()
+
+    def staff_change() -> None:
+        with transaction.atomic():
+            Tenant.objects.select_for_update().get(pk=tenant.pk)
+            staff_hold_the_tenant.set()
+            holding_until_the_other_side_waits_or_ends(job_done)
+            provisioning_requests.provisioning_request(tenant.pk)
+
+    def job() -> object:
+        staff_hold_the_tenant.wait(10)
+        try:
+            return provisioning.tenant_provision(tenant.pk)
+        finally:
+            job_done.set()
+
+    staff, outcome = run_together(staff_change, job)
+
+    assert staff is None and not isinstance(outcome, Exception)
+    assert SecurityToken.objects.get(tenant=tenant).gateway_has_token_at is not None
+    assert emails(EmailKind.CONFIRMATION, tenant).count() == 1
 
 
 def test_a_busy_node_is_retried_with_backoff_and_converges_when_it_is_back(node):
