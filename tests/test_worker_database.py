@@ -3,7 +3,9 @@ between requests: for DATABASE_CONN_MAX_AGE seconds, pinged before a task's firs
 connection the database dropped costs no failed task.
 
 Real worker processes on the test database; the test watches the worker's sessions in
-pg_stat_activity and runs a periodic task that leaves a heartbeat.
+pg_stat_activity, told apart by the application name the worker connects with (other sessions,
+such as pgbouncer's pool from an earlier test, may be on the same database), and runs a periodic
+task that leaves a heartbeat.
 """
 
 from __future__ import annotations
@@ -19,14 +21,27 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.services]
 
 TASK = "onboarding.tasks.sweep_outbox"
 HEARTBEAT = "outbox_sweeper"
+WORKER_APPLICATION = "test-worker-database"
+
+
+@pytest.fixture
+def start_worker(celery_workers, test_database_url):
+    """A worker whose sessions carry WORKER_APPLICATION as their application name."""
+
+    def start(**extra_env: str):
+        url = f"{test_database_url}?application_name={WORKER_APPLICATION}"
+        return celery_workers(DATABASE_URL=url, **extra_env)
+
+    return start
 
 
 def worker_sessions() -> set[int]:
-    """The backend pids of every other session on the test database: the worker's."""
+    """The backend pids of the worker's sessions on the test database."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT pid FROM pg_stat_activity"
-            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " WHERE datname = current_database() AND application_name = %s",
+            [WORKER_APPLICATION],
         )
         return {pid for (pid,) in cursor.fetchall()}
 
@@ -42,8 +57,8 @@ def run_task() -> None:
     )
 
 
-def test_a_worker_runs_its_tasks_on_one_kept_connection(celery_workers):
-    celery_workers()
+def test_a_worker_runs_its_tasks_on_one_kept_connection(start_worker):
+    start_worker()
 
     run_task()
     wait_until(lambda: len(worker_sessions()) == 1, what="the worker's one kept session")
@@ -54,8 +69,8 @@ def test_a_worker_runs_its_tasks_on_one_kept_connection(celery_workers):
     assert worker_sessions() == kept
 
 
-def test_a_connection_the_database_dropped_costs_no_failed_task(celery_workers):
-    worker = celery_workers()
+def test_a_connection_the_database_dropped_costs_no_failed_task(start_worker):
+    worker = start_worker()
     run_task()
     wait_until(lambda: len(worker_sessions()) == 1, what="the worker's one kept session")
     with connection.cursor() as cursor:
@@ -70,8 +85,8 @@ def test_a_connection_the_database_dropped_costs_no_failed_task(celery_workers):
     assert len(worker_sessions()) == 1
 
 
-def test_conn_max_age_zero_gives_each_task_a_new_connection(celery_workers):
-    celery_workers(DATABASE_CONN_MAX_AGE="0")
+def test_conn_max_age_zero_gives_each_task_a_new_connection(start_worker):
+    start_worker(DATABASE_CONN_MAX_AGE="0")
 
     run_task()
 
