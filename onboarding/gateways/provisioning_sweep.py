@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import Prefetch, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from onboarding.domain import infinity_rules
@@ -106,13 +106,13 @@ def gateway_sweep(
         Tenant.objects.filter(gateway=gateway).order_by("pk").values_list("pk", flat=True)
     )
     for start in range(0, len(tenant_ids), CHUNK):
-        for tenant, row in _tenants_with_their_facts(tenant_ids[start : start + CHUNK]):
+        for facts in _tenants_with_their_facts(tenant_ids[start : start + CHUNK], gateway):
             result.tenants_checked += 1
-            on_node.discard(tenant.pk)
-            if row is not None and row.state == ProvisioningState.FAILED:
+            on_node.discard(facts.tenant.pk)
+            if facts.row is not None and facts.row.state == ProvisioningState.FAILED:
                 continue  # not retried until something changes
-            if _needs_work(tenant, row, index, gateway):
-                provisioning.tenant_provision(tenant.pk, now=now)
+            if _needs_work(facts, index, gateway):
+                provisioning.tenant_provision(facts.tenant.pk, now=now)
                 result.repaired += 1
     for tenant_id in sorted(on_node):  # objects of tenants that are not on this gateway
         result.tenants_checked += 1
@@ -127,31 +127,52 @@ def gateway_sweep(
     return result
 
 
-def _tenants_with_their_facts(
-    tenant_ids: list[int],
-) -> list[tuple[Tenant, TenantProvisioning | None]]:
+@dataclass
+class _TenantFacts:
+    tenant: Tenant
+    row: TenantProvisioning | None
+    token: SecurityToken | None
+    facing_domains: list[CallingDomain]
+
+
+def _tenants_with_their_facts(tenant_ids: list[int], gateway: Gateway) -> list[_TenantFacts]:
     """A chunk of tenants with their customer-facing domains, current token and provisioning
-    row: four queries per chunk."""
-    domains = CallingDomain.objects.customer_facing().order_by("pk")
-    current = SecurityToken.objects.filter(state=TokenState.CURRENT).defer("ciphertext")
-    tenants = (
-        Tenant.objects.filter(pk__in=tenant_ids)
-        .select_related("gateway", "provisioning")
-        .prefetch_related(
-            Prefetch("calling_domains", queryset=domains, to_attr="facing_domains"),
-            Prefetch("tokens", queryset=current, to_attr="current_tokens"),
+    row: four plain queries, matched by tenant id. Not select_related("provisioning") nor
+    prefetch_related: both cache each side on the other, and those reference cycles kept every
+    chunk alive until the cyclic garbage collector ran, so memory grew with the tenant count."""
+    tenants = list(Tenant.objects.filter(pk__in=tenant_ids).order_by("pk"))
+    rows = {
+        row.tenant_id: row for row in TenantProvisioning.objects.filter(tenant_id__in=tenant_ids)
+    }
+    tokens = {
+        token.tenant_id: token
+        for token in SecurityToken.objects.filter(
+            tenant_id__in=tenant_ids, state=TokenState.CURRENT
+        ).defer("ciphertext")
+    }
+    domains: dict[int, list[CallingDomain]] = {}
+    for domain in (
+        CallingDomain.objects.customer_facing().filter(tenant_id__in=tenant_ids).order_by("pk")
+    ):
+        domains.setdefault(domain.tenant_id, []).append(domain)
+    facts = []
+    for tenant in tenants:
+        tenant.gateway = gateway  # a forward reference only: the gateway does not point back
+        facts.append(
+            _TenantFacts(
+                tenant=tenant,
+                row=rows.get(tenant.pk),
+                token=tokens.get(tenant.pk),
+                facing_domains=domains.get(tenant.pk, []),
+            )
         )
-        .order_by("pk")
-    )
-    return [(tenant, getattr(tenant, "provisioning", None)) for tenant in tenants]
+    return facts
 
 
-def _needs_work(
-    tenant: Tenant, row: TenantProvisioning | None, index: NodeIndex, gateway: Gateway
-) -> bool:
-    token = tenant.current_tokens[0] if tenant.current_tokens else None  # type: ignore[attr-defined]
+def _needs_work(facts: _TenantFacts, index: NodeIndex, gateway: Gateway) -> bool:
+    tenant, row, token = facts.tenant, facts.row, facts.token
     try:
-        desired = desired_states.desired_state_for(tenant, token, tenant.facing_domains)  # type: ignore[attr-defined]
+        desired = desired_states.desired_state_for(tenant, token, facts.facing_domains)
     except InfinityRuleError:
         return True  # the job records why
     if desired.token is None and not index.holds_anything(tenant.pk):
