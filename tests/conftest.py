@@ -123,13 +123,16 @@ def redis_server():
 
 def point_celery_at(broker_url: str) -> None:
     """Make this process publish to another broker (Celery caches its connection pools)."""
+    from kombu import pools
+
     from portal.celery import app
 
     # Celery reads CELERY_BROKER_URL from the environment before its own configuration.
     os.environ["CELERY_BROKER_URL"] = broker_url
     app.conf.broker_url = broker_url
-    if app._pool is not None:
-        app._pool.force_close_all()
+    # kombu keeps its pools in global groups keyed by broker URL: closing only Celery's pool
+    # left it there, closed, and going back to that URL then failed "Acquire on closed pool".
+    pools.reset()
     app._pool = None
     app.amqp._producer_pool = None
 
