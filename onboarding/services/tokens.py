@@ -129,8 +129,9 @@ def confirmation_queue_if_ready(
 
     Called at upload, when a domain verifies and when the gateway gets the token; the
     idempotency key makes repeats harmless. A replacement token never brings a confirmation
-    ("token replaced" went out at upload). `domains`: the tenant's customer-facing domains, when
-    the caller has just read them under the tenant's lock.
+    ("token replaced" goes out when the gateway has it: `gateway_has_token_mark`). `domains`:
+    the tenant's customer-facing domains, when the caller has just read them under the tenant's
+    lock.
     """
     now = now or timezone.now()
     token = token or SecurityToken.objects.filter(tenant=tenant, state=TokenState.CURRENT).first()
