@@ -129,8 +129,8 @@ def test_the_chart_counts_tenants_reaching_active_per_week(staff_client):
     assert counts == ["Tenants", *(str(expected[week]) for week in weeks)]
     page = response.content.decode()
     assert '<svg class="activation-chart"' in page
-    assert '<title id="chart-title">Tenants reaching active per week</title>' in page
-    assert "3 tenants reached active in the 12 weeks" in page
+    assert '<title id="chart-title">Tenants ready per week</title>' in page
+    assert "3 tenants became ready in the 12 weeks" in page
     assert page.count("<rect ") == 12
 
 

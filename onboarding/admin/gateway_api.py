@@ -155,7 +155,8 @@ class GatewayApiKeyPanelMixin:
         add_url = reverse("admin:onboarding_gatewayapikey_add") + f"?gateway={gateway.pk}"
         if not rows:
             return format_html(
-                'No key: tokens count as delivered when uploaded. <a href="{}">Add an API key</a>',
+                "No key. A gateway in feed mode needs one to fetch its tokens. "
+                '<a href="{}">Add an API key</a>',
                 add_url,
             )
         return format_html(

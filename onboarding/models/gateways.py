@@ -57,7 +57,8 @@ class Gateway(models.Model):
         "management CA bundle",
         blank=True,
         help_text="PEM certificates that sign the management node's certificate. Blank: the "
-        "system's trusted CAs. TLS is always verified.",
+        "public CAs that requests trusts (certifi's bundle), not the operating system's store, "
+        "so paste a private CA here. TLS is always verified.",
     )
     management_timeout = models.FloatField(
         "management timeout (seconds)",

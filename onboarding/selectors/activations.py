@@ -1,7 +1,7 @@
-"""How fast tenants become active: the median time from enable to active over recent windows,
-and how many tenants reached active each week. Both come from the audit trail (lifecycle.py
-writes an event for every invitation and activation), so history survives later changes to the
-tenant row. Each figure is one query, whatever the number of tenants.
+"""How fast tenants become ready: the median time from enable to the gateway having the token
+over recent windows, and how many tenants became ready each week. Both come from the audit
+trail (an event for every invitation and for the gateway getting a token), so history survives
+later changes to the tenant row. Each figure is one query, whatever the number of tenants.
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from django.utils import timezone
 from onboarding.models import AuditAction, AuditEvent
 from onboarding.selectors.dashboard_chart import WeeklyChart, weekly_chart
 
-# The windows the median time from enable to active is taken over, in days.
+# The windows the median time to ready is taken over, in days.
 MEDIAN_WINDOWS_DAYS = (30, 90)
-# Weeks the "reaching active" chart covers, the current week included.
+# Weeks the "ready per week" chart covers, the current week included.
 CHART_WEEKS = 12
 # Audit actions: a tenant is invited to upload (enabled, or its token revoked) and is ready when
 # its gateway has the token that made it active ("time to ready"; a replacement token does not
