@@ -3,9 +3,9 @@ between requests: for DATABASE_CONN_MAX_AGE seconds, pinged before a task's firs
 connection the database dropped costs no failed task.
 
 Real worker processes on the test database; the test watches the worker's sessions in
-pg_stat_activity, told apart by the application name the worker connects with (other sessions,
-such as pgbouncer's pool from an earlier test, may be on the same database), and runs a periodic
-task that leaves a heartbeat.
+pg_stat_activity, told apart by the application name the worker connects with (in a full run
+another session, opened as the run starts, stays on the same database), and runs a periodic task
+that leaves a heartbeat.
 """
 
 from __future__ import annotations
